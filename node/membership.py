@@ -1,0 +1,494 @@
+"""The membership fold: from a set of signed records to who may do what.
+
+`fold(root_public, blobs)` is a pure function of the *set* of records: any
+order of arrival, with any duplicates, gives the same `Membership` (DESIGN
+I-1). How it decides:
+
+1. Records signed by the pinned office root are checked first; the device
+   keys named in root-issued tokens are the only other keys that can sign a
+   membership record (only admins write membership, and only the root makes
+   admins). A record whose signer is unknown, or whose parents have not all
+   arrived, waits in `pending` and has no effect.
+2. Records form a DAG by their `parents`. Each record is judged against the
+   state of its own causal past (the records its author had seen), which
+   never changes once the record exists.
+3. Phase A judges the records that come from the root (genesis, enrolments,
+   every role change) and every revocation. Their verdicts depend on nothing
+   else, so a valid revocation stays valid forever: revocation is sticky,
+   and only a fresh enrolment with new keys (a new device id) brings a
+   person back.
+4. Phase B judges what admin devices grant (member enrolments, vault-key
+   rotations, invites). On top of the causal-past check,
+   a record is dropped if its signer was revoked by a revocation that had not
+   seen it: the revocation is the cut-off.
+
+Last-admin protection: a revocation or demotion is invalid if, in its causal
+past, its target is the only active admin. Two admins revoking each other at
+the same moment can still leave no admin device; the office root (recovery
+kit) can always enrol a new one, which is why the root is never revocable.
+
+The vault key: every `rotate` seals a fresh key to each remaining device and
+to the office root; the current key is the highest (epoch, key id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from node import crypto, records, tokens
+from node.errors import InvalidRecordError, InvalidTokenError
+from node.records import Enroll, Genesis, Invite, Record, Revoke, RoleChange, Rotate
+from node.tokens import CLOCK_SKEW, Capability, Issuer, Role
+
+MAX_RECORDS = 100_000
+
+
+@dataclass(frozen=True)
+class Member:
+    """An enrolled device and its current (highest-serial) capability."""
+
+    device_id: bytes
+    capability: Capability
+    token: bytes
+    since: int
+
+    @property
+    def user(self) -> str:
+        return self.capability.user
+
+    @property
+    def role(self) -> Role:
+        return self.capability.role
+
+
+@dataclass(frozen=True)
+class Revocation:
+    device_id: bytes
+    cutoff: int
+    by: bytes
+    at: int
+    reason: str
+    record_id: bytes
+
+
+@dataclass(frozen=True)
+class KeyEpoch:
+    epoch: int
+    key_id: bytes
+    sealed: dict[bytes, bytes]
+    root_sealed: bytes
+    by: bytes
+    at: int
+    record_id: bytes
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    invite: Invite
+    by: bytes
+    at: int
+    record_id: bytes
+
+
+@dataclass
+class State:
+    """Who is in the office. Built only by `fold`; treat as read-only outside it."""
+
+    office_id: bytes
+    root_public: bytes
+    office_name: str = ""
+    devices: dict[bytes, Member] = field(default_factory=dict)
+    revoked: dict[bytes, Revocation] = field(default_factory=dict)
+    keys: dict[bytes, KeyEpoch] = field(default_factory=dict)
+    invites: dict[bytes, IssuedInvite] = field(default_factory=dict)
+    consumed: dict[bytes, bytes] = field(default_factory=dict)  # invite id -> device id
+
+    def copy(self) -> State:
+        return replace(
+            self,
+            devices=dict(self.devices),
+            revoked=dict(self.revoked),
+            keys=dict(self.keys),
+            invites=dict(self.invites),
+            consumed=dict(self.consumed),
+        )
+
+    def active(self, device_id: bytes) -> Member | None:
+        if device_id in self.revoked:
+            return None
+        return self.devices.get(device_id)
+
+    def active_members(self) -> list[Member]:
+        return [m for d, m in sorted(self.devices.items()) if d not in self.revoked]
+
+    def admins(self) -> list[Member]:
+        return [m for m in self.active_members() if m.role is Role.ADMIN]
+
+    def current_key(self) -> KeyEpoch | None:
+        if not self.keys:
+            return None
+        return max(self.keys.values(), key=lambda k: (k.epoch, k.key_id))
+
+    def is_admin_at(self, device_id: bytes, at: int) -> bool:
+        member = self.active(device_id)
+        if member is None or member.role is not Role.ADMIN:
+            return False
+        cap = member.capability
+        return cap.not_before - CLOCK_SKEW <= at <= cap.not_after + CLOCK_SKEW
+
+    def issuer(self, issuer_id: bytes) -> Issuer | None:
+        """Token issuer lookup, as this state sees it."""
+        member = self.devices.get(issuer_id)
+        if member is None:
+            return None
+        cap = member.capability
+        return Issuer(
+            cap.sign_public, cap.role, cap.not_before, cap.not_after, issuer_id in self.revoked
+        )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """The fold's answer: the state, plus what was rejected or is still waiting."""
+
+    state: State
+    valid: tuple[bytes, ...]  # record ids, in fold order
+    invalid: dict[bytes, str]  # record id -> why it has no effect
+    broken: dict[bytes, str]  # record id -> why its signature or encoding fails
+    pending: dict[bytes, str]  # record id -> what it waits for
+    heads: tuple[bytes, ...]  # records no other folded record names as parent
+    genesis: bytes | None
+
+
+def fold(
+    root_public: bytes, blobs: Iterable[bytes], cache: dict[bytes, Record] | None = None
+) -> Membership:
+    """Fold a set of record blobs into membership. Pure; `cache` only saves re-verifying."""
+    return _Folder(root_public, cache if cache is not None else {}).run(blobs)
+
+
+class _Folder:
+    def __init__(self, root_public: bytes, cache: dict[bytes, Record]) -> None:
+        self.root_public = root_public
+        self.office_id = tokens.office_id_of(root_public)
+        self.cache = cache
+        self.invalid: dict[bytes, str] = {}
+        self.broken: dict[bytes, str] = {}
+        self.pending: dict[bytes, str] = {}
+
+    # -- verification -------------------------------------------------------
+    def run(self, blobs: Iterable[bytes]) -> Membership:
+        unique: dict[bytes, bytes] = {}
+        for blob in blobs:
+            unique.setdefault(records.record_id(blob), blob)
+            if len(unique) > MAX_RECORDS:
+                raise InvalidRecordError("membership log is impossibly large")
+        verified = self._verify_all(unique)
+        order, ancestors = self._order(verified)
+        genesis = self._genesis(order)
+        valid = self._judge(order, ancestors, genesis)
+        state = self._state_of(order, valid)
+        children = {p for r in order for p in r.parents}
+        return Membership(
+            state=state,
+            valid=tuple(r.id for r in order if r.id in valid),
+            invalid=self.invalid,
+            broken=self.broken,
+            pending=self.pending,
+            heads=tuple(sorted(r.id for r in order if r.id not in children)),
+            genesis=genesis.id if genesis else None,
+        )
+
+    def _verify_all(self, unique: dict[bytes, bytes]) -> dict[bytes, Record]:
+        verified: dict[bytes, Record] = {}
+        device_keys: dict[bytes, bytes] = {}
+        later: list[tuple[bytes, bytes]] = []
+        for rid, blob in sorted(unique.items()):
+            signer = blob[: crypto.ID_SIZE]
+            if signer == self.office_id:
+                rec = self._verify(rid, blob, self.root_public)
+                if rec is not None:
+                    verified[rid] = rec
+                    self._learn_device_key(rec, device_keys)
+            else:
+                later.append((rid, blob))
+        for rid, blob in later:
+            key = device_keys.get(blob[: crypto.ID_SIZE])
+            if key is None:
+                self.pending[rid] = "signed by a device no root-issued token names"
+                continue
+            rec = self._verify(rid, blob, key)
+            if rec is not None:
+                verified[rid] = rec
+        return verified
+
+    def _verify(self, rid: bytes, blob: bytes, key: bytes) -> Record | None:
+        if rid in self.cache:
+            return self.cache[rid]
+        try:
+            rec = records.verify(blob, self.office_id, key)
+        except InvalidRecordError as exc:
+            self.broken[rid] = str(exc)
+            return None
+        self.cache[rid] = rec
+        return rec
+
+    def _learn_device_key(self, rec: Record, device_keys: dict[bytes, bytes]) -> None:
+        if not isinstance(rec.payload, Enroll | RoleChange):
+            return
+        try:
+            cap = tokens.verify(
+                rec.payload.token, self.office_id, self.root_public, rec.at, lambda _: None
+            )
+        except InvalidTokenError:
+            return
+        device_keys[cap.device_id] = cap.sign_public
+
+    # -- causal order ---------------------------------------------------------
+    def _order(self, verified: dict[bytes, Record]) -> tuple[list[Record], dict[bytes, int]]:
+        height: dict[bytes, int] = {}
+
+        def height_of(rid: bytes) -> int | None:
+            # Iterative DFS: a hostile log must not blow the stack.
+            stack = [rid]
+            while stack:
+                top = stack[-1]
+                if top in height:
+                    stack.pop()
+                    continue
+                rec = verified.get(top)
+                if rec is None:
+                    return None
+                missing = [p for p in rec.parents if p not in height]
+                if any(p not in verified or p in self.pending for p in missing):
+                    self.pending[top] = "waits for a record it names as parent"
+                    verified.pop(top, None)
+                    return None
+                if missing:
+                    stack.extend(missing)
+                    continue
+                height[top] = 1 + max((height[p] for p in rec.parents), default=0)
+                stack.pop()
+            return height.get(rid)
+
+        for rid in sorted(verified):
+            height_of(rid)
+        order = sorted((verified[r] for r in height), key=lambda r: (height[r.id], r.id))
+        index = {r.id: i for i, r in enumerate(order)}
+        ancestors: dict[bytes, int] = {}
+        for i, rec in enumerate(order):
+            mask = 0
+            for p in rec.parents:
+                mask |= ancestors[p] | (1 << index[p])
+            ancestors[rec.id] = mask
+            assert index[rec.id] == i
+        return order, ancestors
+
+    def _genesis(self, order: list[Record]) -> Record | None:
+        candidates = [
+            r
+            for r in order
+            if r.kind == "genesis"
+            and r.signer_id == self.office_id
+            and not r.parents
+            and isinstance(r.payload, Genesis)
+            and r.payload.root_public == self.root_public
+        ]
+        return min(candidates, key=lambda r: r.id) if candidates else None
+
+    # -- judging --------------------------------------------------------------
+    def _judge(
+        self, order: list[Record], ancestors: dict[bytes, int], genesis: Record | None
+    ) -> set[bytes]:
+        valid: set[bytes] = set()
+        if genesis is None:
+            for rec in order:
+                self.invalid[rec.id] = "no genesis record of this office"
+            return valid
+        index = {r.id: i for i, r in enumerate(order)}
+        gbit = 1 << index[genesis.id]
+
+        phase_a = [r for r in order if r.signer_id == self.office_id or r.kind == "revoke"]
+        for rec in phase_a:
+            past = self._past(order, ancestors[rec.id], valid)
+            why = self._why_invalid(rec, past, rec is genesis, gbit & ancestors[rec.id] != 0)
+            self._record(rec, why, valid)
+
+        removals: dict[bytes, list[bytes]] = {}
+        for rec in phase_a:
+            if rec.id in valid:
+                target = self._removal_target(rec)
+                if target is not None:
+                    removals.setdefault(target, []).append(rec.id)
+
+        for rec in order:
+            if rec.id in valid or rec.id in self.invalid:
+                continue
+            past = self._past(order, ancestors[rec.id], valid)
+            why = self._why_invalid(rec, past, False, gbit & ancestors[rec.id] != 0)
+            bit = 1 << index[rec.id]
+            if why is None and any(not ancestors[r] & bit for r in removals.get(rec.signer_id, [])):
+                why = "signed after its author's revocation or demotion (past the cut-off)"
+            self._record(rec, why, valid)
+        return valid
+
+    def _record(self, rec: Record, why: str | None, valid: set[bytes]) -> None:
+        if why is None:
+            valid.add(rec.id)
+        else:
+            self.invalid[rec.id] = why
+
+    def _removal_target(self, rec: Record) -> bytes | None:
+        if isinstance(rec.payload, Revoke):
+            return rec.payload.device_id
+        if isinstance(rec.payload, RoleChange):
+            body = rec.payload.token[crypto.ID_SIZE + crypto.SIG_SIZE :]
+            cap = tokens.parse_body(body)  # verified when judged
+            return cap.device_id if cap.role is Role.MEMBER else None
+        return None
+
+    def _past(self, order: list[Record], mask: int, valid: set[bytes]) -> State:
+        state = State(self.office_id, self.root_public)
+        i = 0
+        while mask:
+            if mask & 1 and order[i].id in valid:
+                _apply(state, order[i])
+            mask >>= 1
+            i += 1
+        return state
+
+    def _state_of(self, order: list[Record], valid: set[bytes]) -> State:
+        state = State(self.office_id, self.root_public)
+        for rec in order:
+            if rec.id in valid:
+                _apply(state, rec)
+        return state
+
+    def _why_invalid(
+        self, rec: Record, past: State, is_genesis: bool, has_genesis: bool
+    ) -> str | None:
+        if rec.kind == "genesis":
+            return None if is_genesis else "a second genesis record"
+        if not has_genesis:
+            return "does not descend from this office's genesis"
+        by_root = rec.signer_id == self.office_id
+        if not by_root and not past.is_admin_at(rec.signer_id, rec.at):
+            return "signer was not an active admin when it signed"
+        p = rec.payload
+        if isinstance(p, Enroll | RoleChange):
+            return self._why_token_invalid(rec, p, past)
+        if isinstance(p, Revoke):
+            if _would_remove_last_admin(past, p.device_id):
+                return "would revoke the last admin"
+            return None
+        if by_root:
+            return "the office root signs only genesis, enrolments, roles and revocations"
+        if isinstance(p, Rotate):
+            current = past.current_key()
+            if p.epoch != (current.epoch + 1 if current else 1):
+                return "vault key epoch does not follow the current one"
+            if any(d in past.revoked for d in p.sealed):
+                return "vault key sealed to a revoked device"
+            return None
+        if isinstance(p, Invite):
+            if not tokens.valid_user_name(p.user) or p.role not in ("member", "admin"):
+                return "invite names an invalid user or role"
+            return None
+        return "unknown record kind"
+
+    def _why_token_invalid(self, rec: Record, p: Enroll | RoleChange, past: State) -> str | None:
+        try:
+            cap = tokens.verify(p.token, self.office_id, self.root_public, rec.at, past.issuer)
+        except InvalidTokenError as exc:
+            return str(exc)
+        if cap.issuer_id != rec.signer_id:
+            return "token issuer is not the record's signer"
+        existing = past.devices.get(cap.device_id)
+        if isinstance(p, Enroll):
+            if existing is not None or cap.device_id in past.revoked:
+                return "device was enrolled before (a fresh enrolment needs new keys)"
+            if p.invite_id is not None and rec.signer_id != self.office_id:
+                return _why_invite_invalid(past, p.invite_id, cap, rec.at)
+            return None
+        # Role changes come only from the root, whose token stands on its own:
+        # the device may have been enrolled by an admin in a record phase A
+        # does not look at, so "not seen yet" is not a reason to refuse.
+        if rec.signer_id != self.office_id:
+            return "only the office root may change a role"
+        if cap.device_id in past.revoked:
+            return "role change for a revoked device"
+        if existing is not None:
+            old = existing.capability
+            if (cap.user, cap.sign_public, cap.box_public) != (
+                old.user,
+                old.sign_public,
+                old.box_public,
+            ):
+                return "role change alters the device's user or keys"
+            if cap.serial <= old.serial:
+                return "role change does not raise the serial"
+        if cap.role is Role.MEMBER and _would_remove_last_admin(past, cap.device_id):
+            return "would demote the last admin"
+        return None
+
+
+def _why_invite_invalid(past: State, invite_id: bytes, cap: Capability, at: int) -> str | None:
+    issued = past.invites.get(invite_id)
+    if issued is None:
+        return "enrolment names an invite that was never issued"
+    if invite_id in past.consumed:
+        return "enrolment uses an invite that was already used"
+    inv = issued.invite
+    if inv.user != cap.user or inv.role != cap.role.value:
+        return "enrolment does not match its invite's user and role"
+    if at > inv.expires + CLOCK_SKEW:
+        return "enrolment uses an expired invite"
+    return None
+
+
+def _would_remove_last_admin(past: State, device_id: bytes) -> bool:
+    admins = past.admins()
+    return len(admins) == 1 and admins[0].device_id == device_id
+
+
+def _token_hash(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
+
+
+def _apply(state: State, rec: Record) -> None:
+    """Join one valid record into `state`. Commutative: order never matters."""
+    p = rec.payload
+    if isinstance(p, Genesis):
+        state.office_name = p.office_name
+    elif isinstance(p, Enroll | RoleChange):
+        body = p.token[crypto.ID_SIZE + crypto.SIG_SIZE :]
+        cap = tokens.parse_body(body)  # verified when judged
+        old = state.devices.get(cap.device_id)
+        since = rec.at if old is None else min(old.since, rec.at)
+        new = Member(cap.device_id, cap, p.token, since)
+        if old is None or (cap.serial, _token_hash(p.token)) > (
+            old.capability.serial,
+            _token_hash(old.token),
+        ):
+            state.devices[cap.device_id] = new
+        else:
+            state.devices[cap.device_id] = replace(old, since=since)
+        if isinstance(p, Enroll) and p.invite_id is not None:
+            prior = state.consumed.get(p.invite_id)
+            state.consumed[p.invite_id] = min(prior, cap.device_id) if prior else cap.device_id
+    elif isinstance(p, Revoke):
+        new_rev = Revocation(p.device_id, p.cutoff, rec.signer_id, rec.at, p.reason, rec.id)
+        old_rev = state.revoked.get(p.device_id)
+        if old_rev is None or (p.cutoff, rec.id) < (old_rev.cutoff, old_rev.record_id):
+            state.revoked[p.device_id] = new_rev
+    elif isinstance(p, Rotate):
+        epoch = KeyEpoch(p.epoch, p.key_id, p.sealed, p.root_sealed, rec.signer_id, rec.at, rec.id)
+        old_key = state.keys.get(p.key_id)
+        if old_key is None or rec.id < old_key.record_id:
+            state.keys[p.key_id] = epoch
+    elif isinstance(p, Invite):
+        old_inv = state.invites.get(p.invite_id)
+        if old_inv is None or rec.id < old_inv.record_id:
+            state.invites[p.invite_id] = IssuedInvite(p, rec.signer_id, rec.at, rec.id)

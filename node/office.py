@@ -1,0 +1,572 @@
+"""`Office`: one unlocked device and the trust operations it can perform.
+
+This is the public API the CLIs (and later the window and the node) use for
+people and keys: create an office, unlock a device, invite, enrol, change a
+role, revoke, list users, verify. Every change is written to SQLCipher in one
+transaction, and is durable, before the call returns.
+
+It does not read the clock: every method that needs time takes `now`.
+It does not print or prompt: that is the CLI's job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from node import crypto, invites, joining, keystore, records, recovery, tokens
+from node.datadir import DataDir
+from node.errors import (
+    InviteError,
+    NotFoundError,
+    PeerError,
+    PermissionDeniedError,
+    StorageError,
+    UserError,
+)
+from node.keystore import KdfProfile, Secrets
+from node.membership import Member, Membership, fold
+from node.records import Enroll, Genesis, Invite, Payload, Record, Revoke, RoleChange, Rotate
+from node.store import Store
+from node.tokens import Capability, Role
+
+TOKEN_LIFETIME = 2 * 365 * 24 * 3600
+META_ROOT = "root_public"
+META_USER = "user"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """This device's keys (and the office root's, where this device holds it)."""
+
+    sign: crypto.SigningKeyPair
+    box: crypto.BoxKeyPair
+    root: crypto.SigningKeyPair | None
+
+    @property
+    def device_id(self) -> bytes:
+        return tokens.device_id_of(self.sign.public)
+
+    @classmethod
+    def from_secrets(cls, s: Secrets) -> Identity:
+        return cls(
+            sign=crypto.SigningKeyPair.from_seed(s.sign_seed),
+            box=crypto.BoxKeyPair.from_secret(s.box_secret),
+            root=None if s.root_seed is None else crypto.SigningKeyPair.from_seed(s.root_seed),
+        )
+
+
+@dataclass(frozen=True)
+class Created:
+    office: Office
+    recovery_code: str
+    kit_path: Path
+
+
+@dataclass(frozen=True)
+class UserView:
+    user: str
+    role: Role
+    devices: tuple[Member, ...]
+    revoked: tuple[bytes, ...]
+
+
+def fingerprint(root_public: bytes) -> str:
+    """The office fingerprint people compare by eye: 20 hex digit groups of 4."""
+    digest = crypto.digest(b"OfficeVault fingerprint v1", root_public)[:10].hex().upper()
+    return "-".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+def check_name(name: str, what: str = "user name") -> str:
+    if not tokens.valid_user_name(name):
+        raise UserError(f"invalid {what} {name!r}: use 1-64 printable characters, no edge spaces")
+    return name
+
+
+class Office:
+    """An unlocked device of an office. Close it (or use `with`) when done."""
+
+    def __init__(self, datadir: DataDir, store: Store, identity: Identity, root_public: bytes):
+        self.datadir = datadir
+        self.store = store
+        self.identity = identity
+        self.root_public = root_public
+        self.office_id = tokens.office_id_of(root_public)
+        self._cache: dict[bytes, Record] = {}
+        self.membership = self._fold(store.records())
+
+    # -- opening -------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        office_name: str,
+        admin: str,
+        password: bytearray,
+        now: int,
+        profile: KdfProfile,
+        kit_path: Path | None = None,
+    ) -> Created:
+        """`vault-admin init`: a new office, its root key, and its first admin device."""
+        check_name(office_name, "office name")
+        check_name(admin)
+        datadir = DataDir(path)
+        kit_path = kit_path or path / "recovery-kit.ovkit"
+        if kit_path.exists():
+            raise StorageError(f"{kit_path} already exists; refusing to overwrite it")
+        datadir.prepare_new()
+        root = crypto.SigningKeyPair.generate()
+        secrets = Secrets.generate(root_seed=root.seed)
+        identity = Identity.from_secrets(secrets)
+        try:
+            store = _new_store(datadir, secrets, password, profile, admin, root.public)
+            office = cls(datadir, store, identity, root.public)
+            genesis = office._sign_root([], now, Genesis(office_name, root.public))
+            enroll = office._admit(
+                identity.sign.public,
+                identity.box.public,
+                admin,
+                Role.ADMIN,
+                now,
+                [records.record_id(genesis)],
+            )
+            office._commit([genesis, enroll])
+            office._commit([office._rotation(now)])
+            code = recovery.new_code()
+            kit = recovery.Kit(office.office_id, office_name, root.seed, genesis)
+            keystore.write_new(kit_path, recovery.seal(kit, code))
+        except BaseException:
+            datadir.remove_partial()
+            raise
+        return Created(office, code, kit_path)
+
+    @classmethod
+    def recover(
+        cls,
+        kit_data: bytes,
+        code: str,
+        path: Path,
+        admin: str,
+        password: bytearray,
+        now: int,
+        profile: KdfProfile,
+    ) -> Office:
+        """`vault-admin recover`: a new admin device made by the root key in the kit."""
+        check_name(admin)
+        kit = recovery.open_kit(kit_data, code)
+        root = crypto.SigningKeyPair.from_seed(kit.root_seed)
+        if tokens.office_id_of(root.public) != kit.office_id:
+            raise StorageError("the recovery kit is inconsistent")
+        datadir = DataDir(path)
+        datadir.prepare_new()
+        secrets = Secrets.generate(root_seed=root.seed)
+        identity = Identity.from_secrets(secrets)
+        try:
+            store = _new_store(datadir, secrets, password, profile, admin, root.public)
+            office = cls(datadir, store, identity, root.public)
+            office._commit([kit.genesis])
+            if office.membership.genesis is None:
+                raise StorageError("the recovery kit's genesis record is not valid")
+            enroll = office._admit(
+                identity.sign.public, identity.box.public, admin, Role.ADMIN, now, None
+            )
+            office._commit([enroll])
+        except BaseException:
+            datadir.remove_partial()
+            raise
+        return office
+
+    @classmethod
+    def new_device(
+        cls, path: Path, user: str, password: bytearray, profile: KdfProfile
+    ) -> tuple[Identity, bytes]:
+        """The new PC's half of joining: make device keys; return them and a join request."""
+        check_name(user)
+        datadir = DataDir(path)
+        datadir.prepare_new()
+        secrets = Secrets.generate()
+        try:
+            _new_store(datadir, secrets, password, profile, user, None).close()
+        except BaseException:
+            datadir.remove_partial()
+            raise
+        identity = Identity.from_secrets(secrets)
+        return identity, joining.make_request(user, identity.sign, identity.box.public)
+
+    @classmethod
+    def unlock(cls, path: Path, password: bytearray, profile: KdfProfile) -> Office:
+        datadir, store, identity = _open(path, password, profile)
+        root_public = store.get_meta(META_ROOT)
+        if root_public is None:
+            store.close()
+            raise UserError(
+                "this device has not joined an office yet (run 'officevault accept' "
+                "with the welcome file from your admin)"
+            )
+        try:
+            office = cls(datadir, store, identity, root_public)
+            office._check_log()
+        except BaseException:
+            store.close()
+            raise
+        return office
+
+    @classmethod
+    def accept(
+        cls, path: Path, password: bytearray, profile: KdfProfile, welcome_data: bytes
+    ) -> Office:
+        """The new PC's second half: pin the office root and take the membership log."""
+        welcome = joining.read_welcome(welcome_data)
+        datadir, store, identity = _open(path, password, profile)
+        try:
+            pinned = store.get_meta(META_ROOT)
+            if pinned is not None and pinned != welcome.root_public:
+                raise PeerError("this welcome is from another office than the one this PC joined")
+            office = cls(datadir, store, identity, welcome.root_public)
+            office._ingest(welcome.records)
+            if office.member is None:
+                raise PeerError("the welcome file does not enrol this PC")
+            with store.transaction():
+                store.set_meta(META_ROOT, welcome.root_public)
+        except BaseException:
+            store.close()
+            raise
+        return office
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Office:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.root_public)
+
+    @property
+    def office_name(self) -> str:
+        return self.membership.state.office_name
+
+    @property
+    def member(self) -> Member | None:
+        """This device's active membership, or None if it is not (or no longer) enrolled."""
+        return self.membership.state.active(self.identity.device_id)
+
+    def users(self) -> list[UserView]:
+        state = self.membership.state
+        by_user: dict[str, list[Member]] = {}
+        for member in state.devices.values():
+            by_user.setdefault(member.user, []).append(member)
+        views = []
+        for user, members in sorted(by_user.items()):
+            active = tuple(m for m in members if m.device_id not in state.revoked)
+            revoked = tuple(m.device_id for m in members if m.device_id in state.revoked)
+            role = Role.ADMIN if any(m.role is Role.ADMIN for m in active) else Role.MEMBER
+            views.append(UserView(user, role, active, revoked))
+        return views
+
+    def verify(self) -> list[str]:
+        """Every check we can make locally; [] when all hold."""
+        problems = [f"database: {p}" for p in self.store.integrity_problems()]
+        m = self.membership
+        if m.genesis is None:
+            problems.append("membership log: no valid genesis record for the pinned office root")
+        for label, table in (("broken", m.broken), ("pending", m.pending)):
+            problems += [
+                f"record {rid.hex()[:12]} {label}: {why}" for rid, why in sorted(table.items())
+            ]
+        if self.member is None:
+            problems.append("this device is not an active member of the office")
+        return problems
+
+    # -- admin acts ---------------------------------------------------------
+    def invite(self, user: str, role: Role, lifetime: int, now: int) -> invites.InviteCode:
+        self._require_admin("invite people")
+        check_name(user)
+        if role is Role.ADMIN and self.identity.root is None:
+            raise PermissionDeniedError(_NEEDS_ROOT)
+        state = self.membership.state
+        code = invites.new_code({i.invite.nameplate for i in state.invites.values()})
+        recipients = {m.device_id: m.capability.box_public for m in state.admins()}
+        recipients[self.office_id] = crypto.box_public_of_signing_key(self.root_public)
+        invite = Invite(
+            invite_id=crypto.random_bytes(crypto.ID_SIZE),
+            nameplate=code.nameplate,
+            user=user,
+            role=role.value,
+            expires=now + lifetime,
+            sealed={rid: crypto.seal(pub, code.secret) for rid, pub in recipients.items()},
+        )
+        self._commit([self._sign_device(now, invite)])
+        return code
+
+    def enroll(self, code_text: str, request_data: bytes, now: int) -> bytes:
+        """Redeem an invite code for a join request; returns the welcome for the new PC."""
+        self._require_admin("enrol people")
+        code = invites.parse_code(code_text)
+        request = joining.read_request(request_data)
+        boxes, ids = [self.identity.box], [self.identity.device_id]
+        if self.identity.root is not None:
+            boxes.append(self.identity.root.box_keys())
+            ids.append(self.office_id)
+        issued = invites.redeem(self.membership.state, code, now, boxes, ids)
+        if issued.invite.user != request.user:
+            raise InviteError(
+                f"this invite is for {issued.invite.user!r}, "
+                f"but the request is from {request.user!r}"
+            )
+        state = self.membership.state
+        if request.device_id in state.devices or request.device_id in state.revoked:
+            raise UserError("that device was enrolled before; the new PC must make fresh keys")
+        role = Role(issued.invite.role)
+        if role is Role.ADMIN and self.identity.root is None:
+            raise PermissionDeniedError(_NEEDS_ROOT)
+        record = self._admit(
+            request.sign_public, request.box_public, request.user, role, now, None,
+            invite_id=issued.invite.invite_id,
+        )  # fmt: skip
+        self._commit([record])
+        return joining.make_welcome(
+            joining.Welcome(self.office_name, self.root_public, tuple(self.store.records()))
+        )
+
+    def set_role(self, user: str, role: Role, now: int) -> list[bytes]:
+        self._require_admin("change roles")
+        if self.identity.root is None:
+            raise PermissionDeniedError(_NEEDS_ROOT)
+        view = self._user(user)
+        if view.role is role and all(m.role is role for m in view.devices):
+            raise UserError(f"{user} is already {'an' if role is Role.ADMIN else 'a'} {role.value}")
+        if role is Role.MEMBER:
+            self._keep_an_admin(view, "make them a member")
+        out = []
+        for member in view.devices:
+            old = member.capability
+            cap = _capability(self.office_id, self.office_id, old.sign_public, old.box_public,
+                              user, role, now, old.serial + 1)  # fmt: skip
+            token = tokens.issue(cap, self.identity.root)
+            out.append(self._sign_root(list(self.membership.heads), now, RoleChange(token)))
+        self._commit(out)
+        return [m.device_id for m in view.devices]
+
+    def revoke(self, user: str, now: int, reason: str = "") -> list[bytes]:
+        """Revoke every device of `user`, then rotate the vault key away from them."""
+        self._require_admin("revoke people")
+        view = self._user(user)
+        self._keep_an_admin(view, "revoke them")
+        out = [
+            self._sign_device(now, Revoke(m.device_id, self._cutoff(m.device_id), reason[:256]))
+            for m in view.devices
+        ]
+        self._commit(out)
+        self._commit([self._rotation(now)])
+        return [m.device_id for m in view.devices]
+
+    # -- internals ---------------------------------------------------------------
+    def _require_admin(self, act: str) -> None:
+        member = self.member
+        if member is None:
+            raise PermissionDeniedError("this device is not an active member of the office")
+        if member.role is not Role.ADMIN:
+            raise PermissionDeniedError(f"only an admin can {act}")
+
+    def _user(self, user: str) -> UserView:
+        for view in self.users():
+            if view.user == user and view.devices:
+                return view
+        raise NotFoundError(f"no active user named {user!r}")
+
+    def _keep_an_admin(self, view: UserView, act: str) -> None:
+        others = [m for m in self.membership.state.admins() if m.user != view.user]
+        if view.role is Role.ADMIN and not others:
+            raise UserError(
+                f"{view.user} is the last admin; make someone else admin before you {act}"
+            )
+
+    def _cutoff(self, device_id: bytes) -> int:
+        # The highest envelope sequence this device has accepted from the revoked
+        # one. There are no envelopes before the vault document exists.
+        return 0
+
+    def _admit(
+        self,
+        sign_public: bytes,
+        box_public: bytes,
+        user: str,
+        role: Role,
+        now: int,
+        parents: list[bytes] | None,
+        invite_id: bytes | None = None,
+    ) -> bytes:
+        by_root = role is Role.ADMIN
+        signer = self.identity.root if by_root else self.identity.sign
+        if signer is None:
+            raise PermissionDeniedError(_NEEDS_ROOT)
+        issuer_id = self.office_id if by_root else self.identity.device_id
+        cap = _capability(self.office_id, issuer_id, sign_public, box_public, user, role, now, 1)
+        token = tokens.issue(cap, signer)
+        payload = Enroll(token, invite_id, self._key_ring_for(box_public))
+        parents = list(self.membership.heads) if parents is None else parents
+        if by_root:
+            return self._sign_root(parents, now, payload)
+        return records.sign(issuer_id, signer, self.office_id, parents, now, payload)
+
+    def _key_ring_for(self, box_public: bytes) -> dict[bytes, bytes]:
+        ring = self.key_ring()
+        try:
+            return {kid: crypto.seal(box_public, key) for kid, key in ring.items()}
+        finally:
+            for key in ring.values():
+                crypto.wipe(key)
+
+    def key_ring(self) -> dict[bytes, bytearray]:
+        """Every vault key this device can open. The caller must wipe them."""
+        state = self.membership.state
+        me = self.identity.device_id
+        opened: dict[bytes, bytearray] = {}
+        root_box = self.identity.root.box_keys() if self.identity.root else None
+        for kid, epoch in state.keys.items():
+            with contextlib.suppress(PeerError):
+                if me in epoch.sealed:
+                    opened[kid] = self.identity.box.unseal(epoch.sealed[me])
+                elif root_box is not None:
+                    opened[kid] = root_box.unseal(epoch.root_sealed)
+        for rec_id in self.membership.valid:
+            rec = self._cache[rec_id]
+            if not isinstance(rec.payload, Enroll) or tokens.subject_of(rec.payload.token) != me:
+                continue
+            for kid, sealed in rec.payload.keys.items():
+                if kid not in opened:
+                    with contextlib.suppress(PeerError):
+                        opened[kid] = self.identity.box.unseal(sealed)
+        return opened
+
+    def _rotation(self, now: int) -> bytes:
+        state = self.membership.state
+        current = state.current_key()
+        key = bytearray(crypto.random_bytes(crypto.KEY_SIZE))
+        try:
+            payload = Rotate(
+                epoch=(current.epoch + 1) if current else 1,
+                key_id=crypto.random_bytes(crypto.ID_SIZE),
+                sealed={
+                    m.device_id: crypto.seal(m.capability.box_public, key)
+                    for m in state.active_members()
+                },
+                root_sealed=crypto.seal(crypto.box_public_of_signing_key(self.root_public), key),
+            )
+        finally:
+            crypto.wipe(key)
+        return self._sign_device(now, payload)
+
+    def _sign_device(self, now: int, payload: Payload) -> bytes:
+        return records.sign(
+            self.identity.device_id, self.identity.sign, self.office_id,
+            list(self.membership.heads), now, payload,
+        )  # fmt: skip
+
+    def _sign_root(self, parents: list[bytes], now: int, payload: Payload) -> bytes:
+        if self.identity.root is None:
+            raise PermissionDeniedError(_NEEDS_ROOT)
+        return records.sign(
+            self.office_id, self.identity.root, self.office_id, parents, now, payload
+        )
+
+    def _commit(self, blobs: list[bytes]) -> None:
+        """Persist our own new records, durably, and refuse any the fold would reject."""
+        candidate = self._fold([*self.store.records(), *blobs])
+        for blob in blobs:
+            rid = records.record_id(blob)
+            why = (
+                candidate.invalid.get(rid)
+                or candidate.broken.get(rid)
+                or candidate.pending.get(rid)
+            )
+            if why is not None:
+                raise UserError(f"refused: {why}")
+        with self.store.transaction():
+            self.store.add_records((records.record_id(b), b) for b in blobs)
+        self.membership = candidate
+
+    def _ingest(self, blobs: tuple[bytes, ...]) -> None:
+        """Store records from outside: only those that verify and fold validly."""
+        candidate = self._fold([*self.store.records(), *blobs])
+        keep = [b for b in blobs if records.record_id(b) in set(candidate.valid)]
+        with self.store.transaction():
+            self.store.add_records((records.record_id(b), b) for b in keep)
+        self.membership = self._fold(self.store.records())
+
+    def _fold(self, blobs: list[bytes]) -> Membership:
+        return fold(self.root_public, blobs, self._cache)
+
+    def _check_log(self) -> None:
+        broken = self.membership.broken
+        if broken:
+            raise StorageError(
+                f"the membership log holds {len(broken)} record(s) that fail their checks; "
+                "it was altered (run 'vault-admin verify')"
+            )
+
+
+_NEEDS_ROOT = (
+    "this needs the office root key: run it on the PC where the office was created, "
+    "or on one made with 'vault-admin recover'"
+)
+
+
+def _capability(
+    office_id: bytes, issuer_id: bytes, sign_public: bytes, box_public: bytes,
+    user: str, role: Role, now: int, serial: int,
+) -> Capability:  # fmt: skip
+    return Capability(
+        office_id=office_id,
+        device_id=tokens.device_id_of(sign_public),
+        sign_public=sign_public,
+        box_public=box_public,
+        user=user,
+        role=role,
+        not_before=now,
+        not_after=now + TOKEN_LIFETIME,
+        serial=serial,
+        issuer_id=issuer_id,
+    )
+
+
+def _new_store(
+    datadir: DataDir,
+    secrets: Secrets,
+    password: bytearray,
+    profile: KdfProfile,
+    user: str,
+    root_public: bytes | None,
+) -> Store:
+    keystore.write_new(datadir.keystore, keystore.seal(secrets, password, profile))
+    store = Store.open(datadir.database, secrets.db_key, create=True)
+    with store.transaction():
+        store.set_meta(META_USER, user.encode())
+        if root_public is not None:
+            store.set_meta(META_ROOT, root_public)
+    return store
+
+
+def _open(path: Path, password: bytearray, profile: KdfProfile) -> tuple[DataDir, Store, Identity]:
+    datadir = DataDir(path)
+    datadir.require_existing()
+    secrets = keystore.read(datadir.keystore, password, profile)
+    store = Store.open(datadir.database, secrets.db_key)
+    return datadir, store, Identity.from_secrets(secrets)
+
+
+@contextlib.contextmanager
+def unlocked(path: Path, password: bytearray, profile: KdfProfile) -> Iterator[Office]:
+    office = Office.unlock(path, password, profile)
+    try:
+        yield office
+    finally:
+        office.close()

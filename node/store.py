@@ -1,0 +1,138 @@
+"""The one module that opens SQLCipher: this device's encrypted local database.
+
+The database is keyed with a raw 256-bit key (no SQLCipher KDF: the key is
+already uniformly random, unwrapped from the keystore by the one Argon2id
+run). WAL journal, synchronous=FULL: a commit is on disk before we return.
+
+It stores bytes and small values; it verifies nothing itself. Callers put
+only verified or self-made records in, and re-verify on load anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlcipher3
+
+from node.errors import StorageError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS membership (
+    id BLOB PRIMARY KEY,
+    blob BLOB NOT NULL
+);
+"""
+
+
+class Store:
+    """An open, keyed SQLCipher database."""
+
+    def __init__(self, conn: Any, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, key: bytes, create: bool = False) -> Store:
+        if len(key) != 32:
+            raise RuntimeError("the database key is 32 bytes")
+        if not create and not path.is_file():
+            raise StorageError(f"no vault database at {path}")
+        if create and path.exists():
+            raise StorageError(f"{path} already exists; refusing to overwrite it")
+        try:
+            conn = sqlcipher3.connect(str(path), timeout=10.0, isolation_level=None)
+        except sqlcipher3.Error:
+            raise StorageError(f"cannot open the vault database at {path}") from None
+        try:
+            # Keep SQLCipher from printing decryption errors to stderr.
+            conn.execute("PRAGMA cipher_log_level = NONE")
+            conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if create:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise StorageError(f"the vault database at {path} has an unknown layout")
+        except sqlcipher3.Error:
+            conn.close()
+            raise StorageError(
+                f"the vault database at {path} is damaged or was altered "
+                "(it can be rebuilt from the office's other PCs)"
+            ) from None
+        except StorageError:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One durable unit: all of it is on disk when this exits, or none of it."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        except sqlcipher3.Error as exc:
+            raise StorageError(f"could not save to the vault database: {exc}") from None
+
+    def get_meta(self, key: str) -> bytes | None:
+        row = self._query("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def set_meta(self, key: str, value: bytes) -> None:
+        self._query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def add_records(self, records: Iterable[tuple[bytes, bytes]]) -> int:
+        """Insert (id, blob) pairs; existing ids are left as they are. Returns new count."""
+        added = 0
+        for record_id, blob in records:
+            cur = self._query(
+                "INSERT OR IGNORE INTO membership (id, blob) VALUES (?, ?)", (record_id, blob)
+            )
+            added += cur.rowcount
+        return added
+
+    def records(self) -> list[bytes]:
+        rows = self._query("SELECT blob FROM membership ORDER BY id").fetchall()
+        return [bytes(row[0]) for row in rows]
+
+    def integrity_problems(self) -> list[str]:
+        """SQLCipher page HMACs plus SQLite's own structure check; [] when sound."""
+        problems = [str(r[0]) for r in self._query("PRAGMA cipher_integrity_check").fetchall()]
+        rows = self._query("PRAGMA integrity_check").fetchall()
+        problems += [str(r[0]) for r in rows if r[0] != "ok"]
+        return problems
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlcipher3.Error as exc:
+            raise StorageError(f"vault database error: {exc}") from None
