@@ -1,0 +1,231 @@
+"""`vault-admin`: the admin's command line. A thin layer over node's public API.
+
+It parses arguments, asks for passwords, prints results; every decision is
+made in node/. See `vault-admin --help` and the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from node import cliutil, invites
+from node.cliutil import add_common, data_dir, kdf_profile, now, password
+from node.datadir import DataDir
+from node.errors import StorageError, UserError
+from node.keystore import atomic_write
+from node.office import Office, UserView
+from node.tokens import Role
+
+KEEP_APART = (
+    "Keep the kit file and the recovery code apart: print the code and lock it away, "
+    "and copy the kit to a USB stick kept elsewhere. Either alone is useless; together "
+    "they can rebuild the office's admin access if this PC is lost."
+)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    pw = password(args, new=True, prompt="New password for this device: ")
+    try:
+        created = Office.create(
+            data_dir(args), args.office, args.admin, pw, now(), kdf_profile(), args.kit
+        )
+    finally:
+        pw[:] = bytes(len(pw))
+    with created.office as office:
+        print(f"Office:             {office.office_name}")
+        print(f"Office fingerprint: {office.fingerprint}")
+        print(f"Admin:              {args.admin} (this PC)")
+        print(f"Recovery kit:       {created.kit_path}")
+        print(f"Recovery code:      {created.recovery_code}")
+        print("This code is shown only now. " + KEEP_APART)
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    try:
+        kit = args.kit.read_bytes()
+    except OSError as exc:
+        raise StorageError(f"cannot read the recovery kit {args.kit}: {exc.strerror}") from None
+    if args.code_file is not None:
+        raw = cliutil.read_secret_file(args.code_file, "recovery code")
+    else:
+        raw = cliutil.ask_secret("Recovery code: ")
+    code = raw.decode("utf-8", "replace")
+    raw[:] = bytes(len(raw))
+    pw = password(args, new=True, prompt="New password for this device: ")
+    try:
+        office = Office.recover(kit, code, data_dir(args), args.admin, pw, now(), kdf_profile())
+    finally:
+        pw[:] = bytes(len(pw))
+    with office:
+        print(f"Recovered office {office.office_name} ({office.fingerprint}).")
+        print(f"This PC is now an admin device for {args.admin}; it catches up from the office's")
+        print("other PCs when it next meets them on the network.")
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    lifetime = invites.parse_duration(args.expires)
+    with _unlock(args) as office:
+        t = now()
+        code = office.invite(args.user, Role(args.role), lifetime, t)
+        if args.json:
+            cliutil.emit_json({"user": args.user, "role": args.role, "code": str(code),
+                               "expires": cliutil.when(t + lifetime)})  # fmt: skip
+        else:
+            print(f"Invite code for {args.user} ({args.role}): {code}")
+            print(f"It works once and expires {cliutil.when(t + lifetime)}.")
+    return 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    try:
+        request = args.request.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read the join request {args.request}: {exc.strerror}") from None
+    with _unlock(args) as office:
+        welcome = office.enroll(args.code, request, now())
+        out: Path = args.out or args.request.with_suffix(".welcome")
+        atomic_write(out, welcome)
+        print(f"Enrolled. Give {out} to the new PC and run 'officevault accept {out.name}' there.")
+        print(f"They should check the office fingerprint reads {office.fingerprint}.")
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    with _unlock(args) as office:
+        views = office.users()
+        if args.json:
+            cliutil.emit_json(
+                {"office": office.office_name, "fingerprint": office.fingerprint,
+                 "users": [_user_json(v) for v in views]}
+            )  # fmt: skip
+            return 0
+        print(f"{office.office_name}  ({office.fingerprint})")
+        for v in views:
+            state = f"{len(v.devices)} device(s)" if v.devices else "revoked"
+            print(f"  {v.user:<24} {v.role.value if v.devices else '-':<7} {state}")
+    return 0
+
+
+def _user_json(v: UserView) -> dict[str, object]:
+    return {
+        "user": v.user,
+        "role": v.role.value if v.devices else None,
+        "active": bool(v.devices),
+        "devices": [
+            {"device": m.device_id.hex(), "role": m.role.value, "since": cliutil.when(m.since)}
+            for m in v.devices
+        ],
+        "revoked_devices": [d.hex() for d in v.revoked],
+    }
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    with _unlock(args) as office:
+        office.set_role(args.user, Role(args.role), now())
+        print(f"{args.user} is now {'an' if args.role == 'admin' else 'a'} {args.role}.")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    with _unlock(args) as office:
+        devices = office.revoke(args.user, now(), args.reason)
+        epoch = office.membership.state.current_key()
+        print(f"Revoked {args.user} ({len(devices)} device(s)); every PC refuses them from now on.")
+        if epoch is not None:
+            print(
+                f"The vault key was rotated (epoch {epoch.epoch}): they cannot read anything new."
+            )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with _unlock(args) as office:
+        problems = office.verify()
+        records = len(office.membership.valid)
+        if args.json:
+            cliutil.emit_json({"ok": not problems, "records": records, "problems": problems})
+        elif problems:
+            for p in problems:
+                print(f"FAIL {p}")
+        else:
+            print(f"OK: keystore, database and {records} membership record(s) all verify.")
+    return 1 if problems else 0
+
+
+def _unlock(args: argparse.Namespace) -> Office:
+    DataDir(data_dir(args)).require_existing()  # before asking for a password
+    pw = password(args)
+    try:
+        return Office.unlock(data_dir(args), pw, kdf_profile())
+    finally:
+        pw[:] = bytes(len(pw))
+
+
+def build_parser() -> cliutil.Parser:
+    parser = cliutil.Parser(prog="vault-admin", description="Run an OfficeVault office.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=cliutil.Parser)
+
+    p = sub.add_parser("init", help="create the office and this PC's admin device")
+    p.add_argument("--office", required=True, help='office name, e.g. "Acme Ltd"')
+    p.add_argument("--admin", required=True, help="your user name")
+    p.add_argument("--kit", type=Path, default=None, help="where to write the recovery kit")
+    add_common(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("recover", help="make a new admin device from the recovery kit")
+    p.add_argument("kit", type=Path, help="the recovery kit file")
+    p.add_argument("--admin", default="admin", help="user name for the new admin device")
+    p.add_argument(
+        "--code-file", type=Path, default=None, help="read the recovery code from a file"
+    )
+    add_common(p)
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("invite", help="make a one-time invite code for a new person or PC")
+    p.add_argument("user")
+    p.add_argument("--role", choices=["member", "admin"], default="member")
+    p.add_argument("--expires", default="24h", help="e.g. 30m, 24h, 7d (at most 30d)")
+    add_common(p, json_output=True)
+    p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("enroll", help="enrol a PC from its join request file (no network)")
+    p.add_argument("code", help="the invite code")
+    p.add_argument("request", type=Path, help="the file 'officevault request' wrote")
+    p.add_argument("--out", type=Path, default=None, help="where to write the welcome file")
+    add_common(p)
+    p.set_defaults(func=cmd_enroll)
+
+    p = sub.add_parser("users", help="list people, roles and devices")
+    add_common(p, json_output=True)
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("role", help="make someone an admin or a member")
+    p.add_argument("user")
+    p.add_argument("role", choices=["member", "admin"])
+    add_common(p)
+    p.set_defaults(func=cmd_role)
+
+    p = sub.add_parser("revoke", help="shut a person out on every PC and rotate the vault key")
+    p.add_argument("user")
+    p.add_argument("--reason", default="", help="a note kept in the membership log")
+    add_common(p)
+    p.set_defaults(func=cmd_revoke)
+
+    p = sub.add_parser("verify", help="check every signature and record (exit 0 only if all hold)")
+    add_common(p, json_output=True)
+    p.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    return cliutil.run("vault-admin", lambda a: int(a.func(a)), parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""`officevault`: the employee's command line (the window comes later).
+
+For now it can make this PC's device and join an office by file, and show
+what this device is. Entry commands arrive with the vault document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from node import cliutil
+from node.cliutil import add_common, data_dir, kdf_profile, password
+from node.datadir import DataDir
+from node.errors import StorageError
+from node.keystore import atomic_write
+from node.office import Office, fingerprint
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    pw = password(args, new=True, prompt="Choose a password for this PC: ")
+    try:
+        _, request = Office.new_device(data_dir(args), args.name, pw, kdf_profile())
+    finally:
+        pw[:] = bytes(len(pw))
+    out: Path = args.out or Path(f"{args.name}.request")
+    atomic_write(out, request)
+    print(f"Wrote {out}. Give it to your admin with your invite code;")
+    print("they give you back a welcome file for 'officevault accept'.")
+    return 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    try:
+        welcome = args.welcome.read_bytes()
+    except OSError as exc:
+        raise StorageError(f"cannot read the welcome file {args.welcome}: {exc.strerror}") from None
+    DataDir(data_dir(args)).require_existing()
+    pw = password(args)
+    try:
+        office = Office.accept(data_dir(args), pw, kdf_profile(), welcome)
+    finally:
+        pw[:] = bytes(len(pw))
+    with office:
+        member = office.member
+        role = member.role.value if member else "?"
+        print(f"Joined {office.office_name} as {role}.")
+        print(f"Office fingerprint: {fingerprint(office.root_public)}")
+        print("Check it matches the one your admin reads out; if not, tell them at once.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    DataDir(data_dir(args)).require_existing()
+    pw = password(args)
+    try:
+        office = Office.unlock(data_dir(args), pw, kdf_profile())
+    finally:
+        pw[:] = bytes(len(pw))
+    with office:
+        member = office.member
+        info = {
+            "office": office.office_name,
+            "fingerprint": office.fingerprint,
+            "device": office.identity.device_id.hex(),
+            "user": member.user if member else None,
+            "role": member.role.value if member else None,
+            "active": member is not None,
+        }
+        if args.json:
+            cliutil.emit_json(info)
+        else:
+            print(f"{info['office']}  ({info['fingerprint']})")
+            state = f"{info['user']}, {info['role']}" if member else "not active (revoked?)"
+            print(f"This PC: {state}")
+    return 0 if member else 1
+
+
+def build_parser() -> cliutil.Parser:
+    parser = cliutil.Parser(prog="officevault", description="The office's shared password vault.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=cliutil.Parser)
+
+    p = sub.add_parser("request", help="make this PC's keys and a join request file")
+    p.add_argument("--name", required=True, help="your user name, as on your invite")
+    p.add_argument("--out", type=Path, default=None, help="where to write the request")
+    add_common(p)
+    p.set_defaults(func=cmd_request)
+
+    p = sub.add_parser("accept", help="join the office with the welcome file from your admin")
+    p.add_argument("welcome", type=Path)
+    add_common(p)
+    p.set_defaults(func=cmd_accept)
+
+    p = sub.add_parser("status", help="show the office and this PC's role")
+    add_common(p, json_output=True)
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    return cliutil.run("officevault", lambda a: int(a.func(a)), parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

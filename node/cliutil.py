@@ -1,0 +1,145 @@
+"""What both command lines share: common options, password input, the clock, errors.
+
+Every subcommand takes `--data-dir D` and `--password-file F` after its
+name (and `--json` where it prints data). Every failure ends as one line on
+stderr and a non-zero exit code: 1 for a `VaultError`, 2 for bad usage,
+130 for Ctrl-C, 70 for a bug (set OFFICEVAULT_DEBUG=1 to see its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from node import datadir, keystore
+from node.errors import UserError, VaultError
+
+NOW_ENV = "OFFICEVAULT_NOW"  # tests only: pretend the clock reads this many seconds
+MIN_PASSWORD = 8
+MAX_SECRET_FILE = 4096
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def add_common(parser: argparse.ArgumentParser, json_output: bool = False) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"this device's data folder (default: {datadir.default_path()})",
+    )
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        help="read the password from the first line of this file (default: ask)",
+    )
+    if json_output:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    path: Path | None = args.data_dir
+    return path if path is not None else datadir.default_path()
+
+
+def now() -> int:
+    fake = os.environ.get(NOW_ENV)
+    if fake is not None:
+        try:
+            return int(fake)
+        except ValueError:
+            raise UserError(f"{NOW_ENV} must be a whole number of seconds") from None
+    return int(time.time())
+
+
+def kdf_profile() -> keystore.KdfProfile:
+    profile = keystore.profile_from_env(os.environ)
+    if profile is keystore.INSECURE_TEST:
+        sys.stderr.write("warning: insecure test password hashing is on (tests only)\n")
+    return profile
+
+
+def read_secret_file(path: Path, what: str) -> bytearray:
+    """The first line of a file, without its line ending, as a bytearray we can wipe."""
+    try:
+        with path.open("rb") as fh:
+            data = bytearray(fh.read(MAX_SECRET_FILE + 1))
+    except OSError as exc:
+        raise UserError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    if len(data) > MAX_SECRET_FILE:
+        raise UserError(f"the {what} file {path} is too long")
+    end = data.find(b"\n")
+    line = data[:end] if end >= 0 else data[:]
+    if line.endswith(b"\r"):
+        del line[-1:]
+    data[:] = bytes(len(data))
+    if not line:
+        raise UserError(f"the {what} file {path} is empty")
+    return line
+
+
+def ask_secret(prompt: str) -> bytearray:
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for a password on; use --password-file FILE")
+    return bytearray(getpass.getpass(prompt).encode("utf-8"))
+
+
+def password(args: argparse.Namespace, new: bool = False, prompt: str = "Password: ") -> bytearray:
+    """The unlock password, or a new one (asked twice at a terminal, length-checked)."""
+    if args.password_file is not None:
+        pw = read_secret_file(args.password_file, "password")
+    else:
+        pw = ask_secret(prompt)
+        if new:
+            again = ask_secret("Repeat it: ")
+            same = again == pw
+            again[:] = bytes(len(again))
+            if not same:
+                raise UserError("the two passwords differ; nothing was changed")
+    if new and len(pw.decode("utf-8", "replace")) < MIN_PASSWORD:
+        raise UserError(f"choose a password of at least {MIN_PASSWORD} characters")
+    if not pw:
+        raise UserError("the password is empty")
+    return pw
+
+
+def when(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def emit_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
+
+
+def run(prog: str, handler: Callable[[argparse.Namespace], int], parser: Parser,
+        argv: Sequence[str] | None) -> int:  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        return handler(args)
+    except VaultError as exc:
+        sys.stderr.write(f"{prog}: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted; nothing half-done was saved\n")
+        return 130
+    except Exception as exc:  # a bug: one line, never a secret-bearing message
+        if os.environ.get("OFFICEVAULT_DEBUG") == "1":
+            traceback.print_exc()
+        sys.stderr.write(f"{prog}: internal error ({type(exc).__name__}); please report it\n")
+        return 70

@@ -1,0 +1,57 @@
+"""Shared fixtures. Every test fails if it leaves a thread running (see `no_leaked_threads`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from node import keystore
+from node.office import Office
+
+PASSWORD = "correct horse battery staple"
+T0 = 1_800_000_000  # a fixed "now" for tests: time is always passed in
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """A test that leaks a thread is a failing test."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not leaked, f"test leaked threads: {leaked}"
+
+
+@pytest.fixture
+def fast_kdf() -> keystore.KdfProfile:
+    """The insecure fast Argon2id profile: tests ask for it explicitly."""
+    return keystore.INSECURE_TEST
+
+
+@pytest.fixture
+def password() -> bytearray:
+    return bytearray(PASSWORD.encode())
+
+
+@pytest.fixture
+def alice(tmp_path: Path, fast_kdf: keystore.KdfProfile) -> Iterator[Office]:
+    """A fresh office "Acme Ltd" whose first admin is alice, at time T0."""
+    created = Office.create(
+        tmp_path / "alice", "Acme Ltd", "alice", bytearray(PASSWORD.encode()), T0, fast_kdf
+    )
+    yield created.office
+    created.office.close()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the CLIs as subprocesses: fast KDF, this venv first on PATH."""
+    env = dict(os.environ)
+    env["OFFICEVAULT_INSECURE_TEST_KDF"] = "1"
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("OFFICEVAULT_NOW", None)
+    return env
