@@ -248,42 +248,32 @@ class _Folder:
 
     # -- causal order ---------------------------------------------------------
     def _order(self, verified: dict[bytes, Record]) -> tuple[list[Record], dict[bytes, int]]:
+        """Causal order (height, then id) of every record whose ancestors are all here."""
+        waiting = {rid: len(rec.parents) for rid, rec in verified.items()}
+        children: dict[bytes, list[bytes]] = {}
+        for rid, rec in verified.items():
+            for p in rec.parents:
+                children.setdefault(p, []).append(rid)
         height: dict[bytes, int] = {}
-
-        def height_of(rid: bytes) -> int | None:
-            # Iterative DFS: a hostile log must not blow the stack.
-            stack = [rid]
-            while stack:
-                top = stack[-1]
-                if top in height:
-                    stack.pop()
-                    continue
-                rec = verified.get(top)
-                if rec is None:
-                    return None
-                missing = [p for p in rec.parents if p not in height]
-                if any(p not in verified or p in self.pending for p in missing):
-                    self.pending[top] = "waits for a record it names as parent"
-                    verified.pop(top, None)
-                    return None
-                if missing:
-                    stack.extend(missing)
-                    continue
-                height[top] = 1 + max((height[p] for p in rec.parents), default=0)
-                stack.pop()
-            return height.get(rid)
-
-        for rid in sorted(verified):
-            height_of(rid)
+        ready = [rid for rid, n in waiting.items() if n == 0]
+        while ready:
+            rid = ready.pop()
+            height[rid] = 1 + max((height[p] for p in verified[rid].parents), default=0)
+            for child in children.get(rid, []):
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        for rid in verified:
+            if rid not in height:
+                self.pending[rid] = "waits for a record it names as parent"
         order = sorted((verified[r] for r in height), key=lambda r: (height[r.id], r.id))
         index = {r.id: i for i, r in enumerate(order)}
         ancestors: dict[bytes, int] = {}
-        for i, rec in enumerate(order):
+        for rec in order:
             mask = 0
             for p in rec.parents:
                 mask |= ancestors[p] | (1 << index[p])
             ancestors[rec.id] = mask
-            assert index[rec.id] == i
         return order, ancestors
 
     def _genesis(self, order: list[Record]) -> Record | None:
@@ -310,28 +300,33 @@ class _Folder:
         index = {r.id: i for i, r in enumerate(order)}
         gbit = 1 << index[genesis.id]
 
-        phase_a = [r for r in order if r.signer_id == self.office_id or r.kind == "revoke"]
-        for rec in phase_a:
-            past = self._past(order, ancestors[rec.id], valid)
-            why = self._why_invalid(rec, past, rec is genesis, gbit & ancestors[rec.id] != 0)
-            self._record(rec, why, valid)
+        in_a = [r.signer_id == self.office_id or r.kind == "revoke" for r in order]
+        pasts = _Pasts(self, order, ancestors, valid)
+        for i, rec in enumerate(order):
+            if in_a[i]:
+                why = self._why_invalid(
+                    rec, pasts.at(i), rec is genesis, gbit & ancestors[rec.id] != 0
+                )
+                self._record(rec, why, valid)
+            pasts.advance(i)
 
         removals: dict[bytes, list[bytes]] = {}
-        for rec in phase_a:
-            if rec.id in valid:
-                target = self._removal_target(rec)
-                if target is not None:
-                    removals.setdefault(target, []).append(rec.id)
+        for i, rec in enumerate(order):
+            target = self._removal_target(rec) if in_a[i] and rec.id in valid else None
+            if target is not None:
+                removals.setdefault(target, []).append(rec.id)
 
-        for rec in order:
-            if rec.id in valid or rec.id in self.invalid:
-                continue
-            past = self._past(order, ancestors[rec.id], valid)
-            why = self._why_invalid(rec, past, False, gbit & ancestors[rec.id] != 0)
-            bit = 1 << index[rec.id]
-            if why is None and any(not ancestors[r] & bit for r in removals.get(rec.signer_id, [])):
-                why = "signed after its author's revocation or demotion (past the cut-off)"
-            self._record(rec, why, valid)
+        pasts = _Pasts(self, order, ancestors, valid)
+        for i, rec in enumerate(order):
+            if not in_a[i]:
+                why = self._why_invalid(rec, pasts.at(i), False, gbit & ancestors[rec.id] != 0)
+                bit = 1 << i
+                if why is None and any(
+                    not ancestors[r] & bit for r in removals.get(rec.signer_id, [])
+                ):
+                    why = "signed after its author's revocation or demotion (past the cut-off)"
+                self._record(rec, why, valid)
+            pasts.advance(i)
         return valid
 
     def _record(self, rec: Record, why: str | None, valid: set[bytes]) -> None:
@@ -432,6 +427,31 @@ class _Folder:
         if cap.role is Role.MEMBER and _would_remove_last_admin(past, cap.device_id):
             return "would demote the last admin"
         return None
+
+
+class _Pasts:
+    """States of causal pasts, walked in fold order.
+
+    Most logs are nearly linear: a record's past is usually every record
+    before it, which is the running prefix state. Only records made
+    concurrently need their past rebuilt from their ancestor set.
+    """
+
+    def __init__(
+        self, folder: _Folder, order: list[Record], ancestors: dict[bytes, int], valid: set[bytes]
+    ) -> None:
+        self.folder, self.order, self.ancestors, self.valid = folder, order, ancestors, valid
+        self.prefix = State(folder.office_id, folder.root_public)
+
+    def at(self, i: int) -> State:
+        mask = self.ancestors[self.order[i].id]
+        if mask == (1 << i) - 1:
+            return self.prefix
+        return self.folder._past(self.order, mask, self.valid)
+
+    def advance(self, i: int) -> None:
+        if self.order[i].id in self.valid:
+            _apply(self.prefix, self.order[i])
 
 
 def _why_invite_invalid(past: State, invite_id: bytes, cap: Capability, at: int) -> str | None:

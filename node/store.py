@@ -101,7 +101,7 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
         except sqlcipher3.Error as exc:
-            raise StorageError(f"could not save to the vault database: {exc}") from None
+            raise StorageError(f"could not save to the vault database {self.path}: {exc}") from None
 
     def get_meta(self, key: str) -> bytes | None:
         row = self._query("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -135,4 +135,7 @@ class Store:
         try:
             return self._conn.execute(sql, params)
         except sqlcipher3.Error as exc:
-            raise StorageError(f"vault database error: {exc}") from None
+            raise StorageError(
+                f"the vault database {self.path} is damaged or was altered ({exc}); "
+                "it can be rebuilt from the office's other PCs"
+            ) from None

@@ -1,0 +1,65 @@
+"""The package boundaries of DESIGN.md, checked on the source itself.
+
+Threat covered: a second module quietly opening SQLCipher or calling PyNaCl
+would bypass the one place where keys, parameters and errors are handled.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("node", "crdt", "discovery", "gui", "admin_tools")
+
+# module prefix -> the only files allowed to import it
+ONLY_IN = {
+    "sqlcipher3": {"node/store.py"},
+    "nacl": {"node/crypto.py"},
+    "zmq": {"node/transport.py"},
+    "zeroconf": {"discovery/mdns.py"},
+    "pycrdt": None,  # checked below: anywhere under crdt/ only
+}
+# package -> packages it must never import (arrows point one way)
+NEVER = {
+    "crdt": {"node", "discovery", "gui", "admin_tools"},
+    "discovery": {"node", "crdt", "gui", "admin_tools"},
+    "node": {"gui", "admin_tools"},
+    "gui": {"admin_tools", "crdt", "discovery"},
+    "admin_tools": {"gui", "crdt", "discovery"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _sources() -> list[Path]:
+    return sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
+
+
+def test_there_is_source_to_check() -> None:
+    assert len(_sources()) > 10
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_respect_the_boundaries(path: Path) -> None:
+    rel = str(path.relative_to(ROOT))
+    package = rel.split("/", 1)[0]
+    for name in _imports(path):
+        top = name.split(".", 1)[0]
+        allowed = ONLY_IN.get(top, "any")
+        if top == "pycrdt":
+            assert package == "crdt", f"{rel} imports pycrdt; only crdt/ may"
+        elif allowed != "any":
+            assert rel in allowed, f"{rel} imports {top}; only {sorted(allowed)} may"
+        assert top not in NEVER[package], f"{rel} ({package}/) must not import {top}/"
