@@ -122,7 +122,11 @@ class Office:
         identity = Identity.from_secrets(secrets)
         try:
             store = _new_store(datadir, secrets, password, profile, admin, root.public)
-            office = cls(datadir, store, identity, root.public)
+        except BaseException:
+            datadir.remove_partial()
+            raise
+        office = cls(datadir, store, identity, root.public)
+        try:
             genesis = office._sign_root([], now, Genesis(office_name, root.public))
             enroll = office._admit(
                 identity.sign.public,
@@ -132,12 +136,13 @@ class Office:
                 now,
                 [records.record_id(genesis)],
             )
-            office._commit([genesis, enroll])
-            office._commit([office._rotation(now)])
+            first = [genesis, enroll]
+            office._commit([*first, office._rotation(now, office._stage(first))])
             code = recovery.new_code()
             kit = recovery.Kit(office.office_id, office_name, root.seed, genesis)
             keystore.write_new(kit_path, recovery.seal(kit, code))
         except BaseException:
+            office.close()
             datadir.remove_partial()
             raise
         return Created(office, code, kit_path)
@@ -364,8 +369,7 @@ class Office:
             self._sign_device(now, Revoke(m.device_id, self._cutoff(m.device_id), reason[:256]))
             for m in view.devices
         ]
-        self._commit(out)
-        self._commit([self._rotation(now)])
+        self._commit([*out, self._rotation(now, self._stage(out))])
         return [m.device_id for m in view.devices]
 
     # -- internals ---------------------------------------------------------------
@@ -447,8 +451,10 @@ class Office:
                         opened[kid] = self.identity.box.unseal(sealed)
         return opened
 
-    def _rotation(self, now: int) -> bytes:
-        state = self.membership.state
+    def _rotation(self, now: int, base: Membership | None = None) -> bytes:
+        """A fresh vault key sealed to every active device of `base` (default: now)."""
+        base = base or self.membership
+        state = base.state
         current = state.current_key()
         key = bytearray(crypto.random_bytes(crypto.KEY_SIZE))
         try:
@@ -463,12 +469,12 @@ class Office:
             )
         finally:
             crypto.wipe(key)
-        return self._sign_device(now, payload)
+        return self._sign_device(now, payload, base)
 
-    def _sign_device(self, now: int, payload: Payload) -> bytes:
+    def _sign_device(self, now: int, payload: Payload, base: Membership | None = None) -> bytes:
         return records.sign(
             self.identity.device_id, self.identity.sign, self.office_id,
-            list(self.membership.heads), now, payload,
+            list((base or self.membership).heads), now, payload,
         )  # fmt: skip
 
     def _sign_root(self, parents: list[bytes], now: int, payload: Payload) -> bytes:
@@ -479,7 +485,14 @@ class Office:
         )
 
     def _commit(self, blobs: list[bytes]) -> None:
-        """Persist our own new records, durably, and refuse any the fold would reject."""
+        """Persist our own new records in one durable transaction."""
+        candidate = self._stage(blobs)
+        with self.store.transaction():
+            self.store.add_records((records.record_id(b), b) for b in blobs)
+        self.membership = candidate
+
+    def _stage(self, blobs: list[bytes]) -> Membership:
+        """The membership if `blobs` were added; refuse any record the fold would reject."""
         candidate = self._fold([*self.store.records(), *blobs])
         for blob in blobs:
             rid = records.record_id(blob)
@@ -490,9 +503,7 @@ class Office:
             )
             if why is not None:
                 raise UserError(f"refused: {why}")
-        with self.store.transaction():
-            self.store.add_records((records.record_id(b), b) for b in blobs)
-        self.membership = candidate
+        return candidate
 
     def _ingest(self, blobs: tuple[bytes, ...]) -> None:
         """Store records from outside: only those that verify and fold validly."""
