@@ -170,15 +170,24 @@ class Office:
         identity = Identity.from_secrets(secrets)
         try:
             store = _new_store(datadir, secrets, password, profile, admin, root.public)
-            office = cls(datadir, store, identity, root.public)
-            office._commit([kit.genesis])
-            if office.membership.genesis is None:
+        except BaseException:
+            datadir.remove_partial()
+            raise
+        office = cls(datadir, store, identity, root.public)
+        try:
+            if office._stage([kit.genesis]).genesis is None:
                 raise StorageError("the recovery kit's genesis record is not valid")
             enroll = office._admit(
-                identity.sign.public, identity.box.public, admin, Role.ADMIN, now, None
+                identity.sign.public,
+                identity.box.public,
+                admin,
+                Role.ADMIN,
+                now,
+                [records.record_id(kit.genesis)],
             )
-            office._commit([enroll])
+            office._commit([kit.genesis, enroll])
         except BaseException:
+            office.close()
             datadir.remove_partial()
             raise
         return office
