@@ -52,7 +52,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     if args.code_file is not None:
         raw = cliutil.read_secret_file(args.code_file, "recovery code")
     else:
-        raw = cliutil.ask_secret("Recovery code: ")
+        raw = cliutil.ask_secret("Recovery code: ", "--code-file")
     code = raw.decode("utf-8", "replace")
     raw[:] = bytes(len(raw))
     pw = password(args, new=True, prompt="New password for this device: ")
@@ -86,10 +86,20 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         request = args.request.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read the join request {args.request}: {exc.strerror}") from None
-    with _unlock(args) as office:
-        welcome = office.enroll(args.code, request, now())
-        out: Path = args.out or args.request.with_suffix(".welcome")
+    out: Path = args.out or args.request.with_suffix(".welcome")
+    written: list[Path] = []
+
+    def deliver(welcome: bytes) -> None:
         atomic_write(out, welcome)
+        written.append(out)
+
+    with _unlock(args) as office:
+        try:
+            office.enroll(args.code, request, now(), deliver)
+        except BaseException:
+            for path in written:  # saved nothing, so the welcome must not stay behind
+                path.unlink(missing_ok=True)
+            raise
         print(f"Enrolled. Give {out} to the new PC and run 'officevault accept {out.name}' there.")
         print(f"They should check the office fingerprint reads {office.fingerprint}.")
     return 0
@@ -144,7 +154,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    with _unlock(args) as office:
+    with _unlock(args, strict=False) as office:
         problems = office.verify()
         records = len(office.membership.valid)
         if args.json:
@@ -157,11 +167,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _unlock(args: argparse.Namespace) -> Office:
+def _unlock(args: argparse.Namespace, strict: bool = True) -> Office:
     DataDir(data_dir(args)).require_existing()  # before asking for a password
     pw = password(args)
     try:
-        return Office.unlock(data_dir(args), pw, kdf_profile())
+        return Office.unlock(data_dir(args), pw, kdf_profile(), strict)
     finally:
         pw[:] = bytes(len(pw))
 

@@ -21,12 +21,13 @@ from node.office import Office, fingerprint
 
 def cmd_request(args: argparse.Namespace) -> int:
     pw = password(args, new=True, prompt="Choose a password for this PC: ")
+    out: Path = args.out or Path(f"{args.name}.request")
     try:
-        _, request = Office.new_device(data_dir(args), args.name, pw, kdf_profile())
+        Office.new_device(
+            data_dir(args), args.name, pw, kdf_profile(), lambda req: atomic_write(out, req)
+        )
     finally:
         pw[:] = bytes(len(pw))
-    out: Path = args.out or Path(f"{args.name}.request")
-    atomic_write(out, request)
     print(f"Wrote {out}. Give it to your admin with your invite code;")
     print("they give you back a welcome file for 'officevault accept'.")
     return 0

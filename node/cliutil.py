@@ -94,9 +94,10 @@ def read_secret_file(path: Path, what: str) -> bytearray:
     return line
 
 
-def ask_secret(prompt: str) -> bytearray:
+def ask_secret(prompt: str, option: str = "--password-file") -> bytearray:
     if not sys.stdin.isatty():
-        raise UserError("no terminal to ask for a password on; use --password-file FILE")
+        what = prompt.rstrip(": ").lower()
+        raise UserError(f"no terminal to ask for the {what} on; use {option} FILE")
     return bytearray(getpass.getpass(prompt).encode("utf-8"))
 
 

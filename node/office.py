@@ -12,7 +12,7 @@ It does not print or prompt: that is the CLI's job.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,23 +194,35 @@ class Office:
 
     @classmethod
     def new_device(
-        cls, path: Path, user: str, password: bytearray, profile: KdfProfile
-    ) -> tuple[Identity, bytes]:
-        """The new PC's half of joining: make device keys; return them and a join request."""
+        cls,
+        path: Path,
+        user: str,
+        password: bytearray,
+        profile: KdfProfile,
+        deliver: Callable[[bytes], None],
+    ) -> Identity:
+        """The new PC's half of joining: make device keys and hand a join request to `deliver`.
+
+        If `deliver` fails, the half-made device is removed again.
+        """
         check_name(user)
         datadir = DataDir(path)
         datadir.prepare_new()
         secrets = Secrets.generate()
+        identity = Identity.from_secrets(secrets)
         try:
             _new_store(datadir, secrets, password, profile, user, None).close()
+            deliver(joining.make_request(user, identity.sign, identity.box.public))
         except BaseException:
             datadir.remove_partial()
             raise
-        identity = Identity.from_secrets(secrets)
-        return identity, joining.make_request(user, identity.sign, identity.box.public)
+        return identity
 
     @classmethod
-    def unlock(cls, path: Path, password: bytearray, profile: KdfProfile) -> Office:
+    def unlock(
+        cls, path: Path, password: bytearray, profile: KdfProfile, strict: bool = True
+    ) -> Office:
+        """Open a device. `strict=False` opens even a log with broken records (for verify)."""
         datadir, store, identity = _open(path, password, profile)
         root_public = store.get_meta(META_ROOT)
         if root_public is None:
@@ -221,7 +233,8 @@ class Office:
             )
         try:
             office = cls(datadir, store, identity, root_public)
-            office._check_log()
+            if strict:
+                office._check_log()
         except BaseException:
             store.close()
             raise
@@ -239,11 +252,16 @@ class Office:
             if pinned is not None and pinned != welcome.root_public:
                 raise PeerError("this welcome is from another office than the one this PC joined")
             office = cls(datadir, store, identity, welcome.root_public)
-            office._ingest(welcome.records)
-            if office.member is None:
+            staged = office._fold([*store.records(), *welcome.records])
+            if staged.state.active(identity.device_id) is None:
                 raise PeerError("the welcome file does not enrol this PC")
+            valid = set(staged.valid)
             with store.transaction():
+                store.add_records(
+                    (r, b) for b in welcome.records if (r := records.record_id(b)) in valid
+                )
                 store.set_meta(META_ROOT, welcome.root_public)
+            office.membership = office._fold(store.records())
         except BaseException:
             store.close()
             raise
@@ -320,8 +338,14 @@ class Office:
         self._commit([self._sign_device(now, invite)])
         return code
 
-    def enroll(self, code_text: str, request_data: bytes, now: int) -> bytes:
-        """Redeem an invite code for a join request; returns the welcome for the new PC."""
+    def enroll(
+        self, code_text: str, request_data: bytes, now: int, deliver: Callable[[bytes], None]
+    ) -> None:
+        """Redeem an invite code for a join request and hand the welcome to `deliver`.
+
+        Nothing is saved unless `deliver` returns: a welcome that could not be
+        written must not use up the invite.
+        """
         self._require_admin("enrol people")
         code = invites.parse_code(code_text)
         request = joining.read_request(request_data)
@@ -345,10 +369,12 @@ class Office:
             request.sign_public, request.box_public, request.user, role, now, None,
             invite_id=issued.invite.invite_id,
         )  # fmt: skip
-        self._commit([record])
-        return joining.make_welcome(
-            joining.Welcome(self.office_name, self.root_public, tuple(self.store.records()))
+        self._stage([record])
+        everything = (*self.store.records(), record)
+        deliver(
+            joining.make_welcome(joining.Welcome(self.office_name, self.root_public, everything))
         )
+        self._commit([record])
 
     def set_role(self, user: str, role: Role, now: int) -> list[bytes]:
         self._require_admin("change roles")
@@ -513,14 +539,6 @@ class Office:
             if why is not None:
                 raise UserError(f"refused: {why}")
         return candidate
-
-    def _ingest(self, blobs: tuple[bytes, ...]) -> None:
-        """Store records from outside: only those that verify and fold validly."""
-        candidate = self._fold([*self.store.records(), *blobs])
-        keep = [b for b in blobs if records.record_id(b) in set(candidate.valid)]
-        with self.store.transaction():
-            self.store.add_records((records.record_id(b), b) for b in keep)
-        self.membership = self._fold(self.store.records())
 
     def _fold(self, blobs: list[bytes]) -> Membership:
         return fold(self.root_public, blobs, self._cache)

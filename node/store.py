@@ -11,6 +11,7 @@ only verified or self-made records in, and re-verify on load anyway.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -50,7 +51,12 @@ class Store:
         if create and path.exists():
             raise StorageError(f"{path} already exists; refusing to overwrite it")
         try:
+            if create:
+                # Private to this user from the first byte (SQLite gives -wal/-shm the same mode).
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             conn = sqlcipher3.connect(str(path), timeout=10.0, isolation_level=None)
+        except OSError as exc:
+            raise StorageError(f"cannot create {path}: {exc.strerror}") from None
         except sqlcipher3.Error:
             raise StorageError(f"cannot open the vault database at {path}") from None
         try:

@@ -1,0 +1,331 @@
+"""End-to-end tests of `officevault`, the employee's command line, run as a subprocess.
+
+A new PC joins by file: `officevault request` makes its keys and a join
+request, the admin runs `vault-admin enroll`, and `officevault accept` takes
+the welcome file. These tests drive that path and the errors a person can
+meet on it: exactly one line on stderr, a non-zero exit code, no traceback,
+and the device's files left as they were. One office is built per module;
+tests that change a data dir work on a copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PASSWORD = "correct horse battery staple"
+BOB_PASSWORD = "bob's own password"
+CARL_PASSWORD = "carl's own password"
+KDF_WARNING = "warning: insecure test password hashing is on (tests only)"
+TIMEOUT = 60
+
+Proc = subprocess.CompletedProcess[str]
+
+
+# -- running the CLIs ------------------------------------------------------------
+def _run(prog: str, cwd: Path, env: dict[str, str], *args: str | Path) -> Proc:
+    return subprocess.run(
+        [prog, *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Cli:
+    """`officevault` (or, via `.admin`, `vault-admin`) in one folder with one environment."""
+
+    cwd: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str | Path) -> Proc:
+        return _run("officevault", self.cwd, self.env, *args)
+
+    def admin(self, *args: str | Path) -> Proc:
+        return _run("vault-admin", self.cwd, self.env, *args)
+
+
+def _module_env() -> dict[str, str]:
+    # The same environment as conftest's `cli_env`, which is function-scoped.
+    env = dict(os.environ)
+    env["OFFICEVAULT_INSECURE_TEST_KDF"] = "1"
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("OFFICEVAULT_NOW", None)
+    return env
+
+
+def error_lines(proc: Proc) -> list[str]:
+    return [line for line in proc.stderr.splitlines() if line != KDF_WARNING]
+
+
+def ok(proc: Proc) -> Proc:
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr}"
+    assert error_lines(proc) == [], proc.stderr
+    return proc
+
+
+def ok_json(proc: Proc) -> Any:
+    return json.loads(ok(proc).stdout)
+
+
+def fails(proc: Proc, fragment: str, code: int = 1) -> str:
+    """One line on stderr naming the problem, exit `code`, nothing else printed."""
+    lines = error_lines(proc)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert len(lines) == 1, f"expected one error line, got: {proc.stderr!r}"
+    assert proc.returncode == code, f"exit {proc.returncode}: {proc.stderr}"
+    assert lines[0].startswith("officevault"), lines[0]
+    assert fragment.lower() in lines[0].lower(), lines[0]
+    assert proc.stdout == ""
+    return lines[0]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file in a data dir, by name, with a digest of its bytes (short diffs on failure)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# -- the shared office -------------------------------------------------------------
+@dataclass(frozen=True)
+class Base:
+    root: Path
+    fingerprint: str
+    request: Proc
+    accept: Proc
+    pw: Path
+    bob_pw: Path
+    carl_pw: Path
+
+    def dir(self, name: str) -> Path:
+        return self.root / name
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
+    """Acme Ltd at A (alice); bob's PC at B, joined by file; carl's PC at P, requested only."""
+    root = tmp_path_factory.mktemp("office")
+    cli = Cli(root, _module_env())
+    pw = write(root / "alice.pw", PASSWORD + "\n")
+    bob_pw = write(root / "bob.pw", BOB_PASSWORD + "\n")
+    carl_pw = write(root / "carl.pw", CARL_PASSWORD + "\n")
+    ok(cli.admin("init", "--data-dir", "A", "--office", "Acme Ltd", "--admin", "alice",
+                 "--password-file", pw))  # fmt: skip
+    users = ok_json(cli.admin("users", "--data-dir", "A", "--password-file", pw, "--json"))
+    code = ok_json(cli.admin("invite", "bob", "--data-dir", "A", "--password-file", pw, "--json"))
+    request = ok(cli("request", "--data-dir", "B", "--name", "bob", "--password-file", bob_pw,
+                     "--out", "bob.req"))  # fmt: skip
+    ok(cli.admin("enroll", code["code"], "bob.req", "--data-dir", "A", "--password-file", pw,
+                 "--out", "bob.welcome"))  # fmt: skip
+    accept = ok(cli("accept", "bob.welcome", "--data-dir", "B", "--password-file", bob_pw))
+    ok(cli("request", "--data-dir", "P", "--name", "carl", "--password-file", carl_pw,
+           "--out", "carl.req"))  # fmt: skip
+    return Base(root, users["fingerprint"], request, accept, pw, bob_pw, carl_pw)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, cli_env: dict[str, str]) -> Cli:
+    return Cli(tmp_path, cli_env)
+
+
+def copy(base: Base, name: str, tmp_path: Path) -> Path:
+    """A private copy of one of the module's data dirs (or files)."""
+    src = base.dir(name)
+    if src.is_dir():
+        return Path(shutil.copytree(src, tmp_path / name))
+    return Path(shutil.copy(src, tmp_path / name))
+
+
+# -- the join path ----------------------------------------------------------------------
+def test_request_writes_keys_and_a_request_file(base: Base) -> None:
+    assert "Wrote bob.req" in base.request.stdout
+    assert base.dir("bob.req").stat().st_size > 0
+    assert (base.dir("B") / "keystore.ovk").is_file()
+    assert (base.dir("B") / "vault.db").is_file()
+
+
+def test_request_without_out_writes_name_dot_request(base: Base, cli: Cli, tmp_path: Path) -> None:
+    ok(cli("request", "--data-dir", "D", "--name", "dana", "--password-file", base.carl_pw))
+    assert (tmp_path / "dana.request").stat().st_size > 0
+
+
+def test_accept_says_joined_and_shows_the_office_fingerprint(base: Base) -> None:
+    out = base.accept.stdout
+    assert "Joined Acme Ltd as member." in out
+    assert f"Office fingerprint: {base.fingerprint}" in out
+
+
+def test_status_shows_the_joined_member(base: Base, cli: Cli, tmp_path: Path) -> None:
+    bob = copy(base, "B", tmp_path)
+    status = ok_json(cli("status", "--data-dir", bob, "--password-file", base.bob_pw, "--json"))
+    assert status["office"] == "Acme Ltd"
+    assert status["fingerprint"] == base.fingerprint
+    assert (status["user"], status["role"], status["active"]) == ("bob", "member", True)
+    assert re.fullmatch(r"[0-9a-f]{32}", status["device"]), status["device"]
+
+    text = ok(cli("status", "--data-dir", bob, "--password-file", base.bob_pw)).stdout
+    assert base.fingerprint in text
+    assert "This PC: bob, member" in text
+
+    # The admin's list names the same device for bob.
+    alice = copy(base, "A", tmp_path)
+    users = ok_json(cli.admin("users", "--data-dir", alice, "--password-file", base.pw, "--json"))
+    bob_view = next(u for u in users["users"] if u["user"] == "bob")
+    assert [d["device"] for d in bob_view["devices"]] == [status["device"]]
+
+
+def test_admin_invite_joins_as_admin(base: Base, cli: Cli, tmp_path: Path) -> None:
+    alice, carl, req = (copy(base, n, tmp_path) for n in ("A", "P", "carl.req"))
+    code = ok_json(cli.admin("invite", "carl", "--role", "admin", "--json", "--data-dir", alice,
+                             "--password-file", base.pw))["code"]  # fmt: skip
+    ok(cli.admin("enroll", code, req, "--data-dir", alice, "--password-file", base.pw))
+    out = ok(cli("accept", "carl.welcome", "--data-dir", carl, "--password-file", base.carl_pw))
+    assert "as admin" in out.stdout
+    status = ok_json(cli("status", "--data-dir", carl, "--password-file", base.carl_pw, "--json"))
+    assert (status["user"], status["role"], status["active"]) == ("carl", "admin", True)
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_status_before_accept_is_a_clear_error(
+    base: Base, cli: Cli, tmp_path: Path, extra: list[str]
+) -> None:
+    carl = copy(base, "P", tmp_path)
+    before = snapshot(carl)
+    line = fails(cli("status", "--data-dir", carl, "--password-file", base.carl_pw, *extra),
+                 "not joined an office yet")  # fmt: skip
+    assert "officevault accept" in line
+    assert snapshot(carl) == before
+
+
+# -- failures that must leave nothing half-done -----------------------------------------
+def test_accepting_someone_elses_welcome_changes_nothing(
+    base: Base, cli: Cli, tmp_path: Path
+) -> None:
+    """Carl's PC is handed bob's welcome: refused, and carl's device is as it was."""
+    carl = copy(base, "P", tmp_path)
+    before = snapshot(carl)
+    fails(cli("accept", base.dir("bob.welcome"), "--data-dir", carl,
+              "--password-file", base.carl_pw), "does not enrol this PC")  # fmt: skip
+    assert snapshot(carl) == before
+
+
+def test_request_that_cannot_write_its_file_can_be_retried(
+    base: Base, cli: Cli, tmp_path: Path
+) -> None:
+    """A request whose file could not be written must not leave a device that blocks a retry."""
+    common = ("--data-dir", "D", "--name", "dana", "--password-file", base.carl_pw)
+    fails(cli("request", *common, "--out", tmp_path / "no-such-dir" / "dana.req"), "cannot write")
+    ok(cli("request", *common, "--out", "dana.req"))
+    assert (tmp_path / "dana.req").is_file()
+
+
+# -- errors: one line, non-zero, data untouched ----------------------------------------
+B, BPW = "{B}", "{bob_pw}"
+
+ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
+    ("status-wrong-password", ("status", "--data-dir", B, "--password-file", "{wrong}"),
+     "wrong password", 1),
+    ("status-missing-data-dir", ("status", "--data-dir", "{nowhere}", "--password-file", BPW),
+     "no OfficeVault data folder", 1),
+    ("status-password-file-missing", ("status", "--data-dir", B, "--password-file", "{nowhere}"),
+     "cannot read the password file", 1),
+    ("status-password-file-empty", ("status", "--data-dir", B, "--password-file", "{empty}"),
+     "empty", 1),
+    ("status-no-terminal", ("status", "--data-dir", B), "no terminal", 1),
+    ("status-tampered-keystore", ("status", "--data-dir", "{B_tampered}", "--password-file", BPW),
+     "keystore", 1),
+    ("request-short-password", ("request", "--data-dir", "{new}", "--name", "dana",
+                                "--password-file", "{short}"), "at least 8 characters", 1),
+    ("request-password-file-missing", ("request", "--data-dir", "{new}", "--name", "dana",
+                                       "--password-file", "{nowhere}"), "password file", 1),
+    ("request-password-file-empty", ("request", "--data-dir", "{new}", "--name", "dana",
+                                     "--password-file", "{empty}"), "empty", 1),
+    ("request-no-terminal", ("request", "--data-dir", "{new}", "--name", "dana"), "no terminal", 1),
+    ("request-bad-name", ("request", "--data-dir", "{new}", "--name", " dana",
+                          "--password-file", BPW), "invalid user name", 1),
+    ("request-into-used-data-dir", ("request", "--data-dir", B, "--name", "bob",
+                                    "--password-file", BPW), "already holds", 1),
+    ("accept-missing-welcome", ("accept", "{nowhere}", "--data-dir", B, "--password-file", BPW),
+     "cannot read the welcome file", 1),
+    ("accept-not-a-welcome", ("accept", BPW, "--data-dir", B, "--password-file", BPW),
+     "not an OfficeVault welcome", 1),
+    ("accept-missing-data-dir", ("accept", "{welcome}", "--data-dir", "{nowhere}",
+                                 "--password-file", BPW), "no OfficeVault data folder", 1),
+    ("accept-wrong-password", ("accept", "{welcome}", "--data-dir", B, "--password-file",
+                               "{wrong}"), "wrong password", 1),
+    ("accept-no-terminal", ("accept", "{welcome}", "--data-dir", B), "no terminal", 1),
+    ("unknown-subcommand", ("frobnicate",), "invalid choice", 2),
+    ("no-subcommand", (), "required", 2),
+    ("accept-missing-welcome-arg", ("accept", "--data-dir", B, "--password-file", BPW),
+     "required", 2),
+    ("request-missing-name", ("request", "--data-dir", "{new}", "--password-file", BPW),
+     "--name", 2),
+    ("status-unknown-option", ("status", "--bogus", "--data-dir", B), "--bogus", 2),
+]  # fmt: skip
+
+
+@pytest.fixture
+def places(base: Base, tmp_path: Path) -> dict[str, str]:
+    tampered = copy(base, "B", tmp_path / "t")
+    keys = tampered / "keystore.ovk"
+    data = bytearray(keys.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    keys.write_bytes(data)
+    return {
+        "B": str(copy(base, "B", tmp_path)),
+        "B_tampered": str(tampered),
+        "bob_pw": str(base.bob_pw),
+        "welcome": str(base.dir("bob.welcome")),
+        "wrong": str(write(tmp_path / "wrong.pw", "not the password\n")),
+        "empty": str(write(tmp_path / "empty.pw", "")),
+        "short": str(write(tmp_path / "short.pw", "1234567\n")),
+        "nowhere": str(tmp_path / "nowhere"),
+        "new": str(tmp_path / "new"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment", "code"), [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES]
+)
+def test_error_is_one_line_and_changes_nothing(
+    cli: Cli,
+    tmp_path: Path,
+    places: dict[str, str],
+    args: tuple[str, ...],
+    fragment: str,
+    code: int,
+) -> None:
+    devices = [Path(places["B"]), Path(places["B_tampered"])]
+    before = [snapshot(d) for d in devices]
+    fails(cli(*(a.format(**places) for a in args)), fragment, code)
+    assert [snapshot(d) for d in devices] == before
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "has_json"), [("request", False), ("accept", False), ("status", True)]
+)
+def test_subcommand_help_lists_common_options(cli: Cli, command: str, has_json: bool) -> None:
+    out = ok(cli(command, "--help")).stdout
+    assert "--data-dir" in out
+    assert "--password-file" in out
+    assert ("--json" in out) is has_json
