@@ -60,7 +60,7 @@ def new_code(taken: set[int]) -> InviteCode:
 def parse_code(text: str) -> InviteCode:
     """Read a code as typed: any case, spaces or hyphens between the parts."""
     parts = [p for p in re.split(r"[\s\-]+", text.strip().lower()) if p]
-    if len(parts) != 1 + WORDS_PER_CODE or not parts[0].isdigit():
+    if len(parts) != 1 + WORDS_PER_CODE or not re.fullmatch(r"[0-9]{1,4}", parts[0]):
         raise InviteError("that is not an invite code (expected e.g. 42-otter-piano-ember)")
     if any(w not in _WORD_INDEX for w in parts[1:]):
         raise InviteError("that invite code has a word that is not in the code word list")

@@ -110,8 +110,8 @@ class Store:
             raise StorageError(f"could not save to the vault database {self.path}: {exc}") from None
 
     def get_meta(self, key: str) -> bytes | None:
-        row = self._query("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else bytes(row[0])
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return bytes(rows[0][0]) if rows else None
 
     def set_meta(self, key: str, value: bytes) -> None:
         self._query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -120,26 +120,28 @@ class Store:
         """Insert (id, blob) pairs; existing ids are left as they are. Returns new count."""
         added = 0
         for record_id, blob in records:
-            cur = self._query(
+            before = self._conn.total_changes
+            self._query(
                 "INSERT OR IGNORE INTO membership (id, blob) VALUES (?, ?)", (record_id, blob)
             )
-            added += cur.rowcount
+            added += self._conn.total_changes - before
         return added
 
     def records(self) -> list[bytes]:
-        rows = self._query("SELECT blob FROM membership ORDER BY id").fetchall()
+        rows = self._query("SELECT blob FROM membership ORDER BY id")
         return [bytes(row[0]) for row in rows]
 
     def integrity_problems(self) -> list[str]:
         """SQLCipher page HMACs plus SQLite's own structure check; [] when sound."""
-        problems = [str(r[0]) for r in self._query("PRAGMA cipher_integrity_check").fetchall()]
-        rows = self._query("PRAGMA integrity_check").fetchall()
+        problems = [str(r[0]) for r in self._query("PRAGMA cipher_integrity_check")]
+        rows = self._query("PRAGMA integrity_check")
         problems += [str(r[0]) for r in rows if r[0] != "ok"]
         return problems
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Run one statement and fetch all its rows: damage often shows only when reading."""
         try:
-            return self._conn.execute(sql, params)
+            return list(self._conn.execute(sql, params).fetchall())
         except sqlcipher3.Error as exc:
             raise StorageError(
                 f"the vault database {self.path} is damaged or was altered ({exc}); "
