@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil, invites
+from node import cliutil, invites, onboarding
 from node.cliutil import add_common, data_dir, kdf_profile, now, password
 from node.datadir import DataDir
 from node.errors import StorageError, UserError
@@ -29,7 +29,7 @@ KEEP_APART = (
 def cmd_init(args: argparse.Namespace) -> int:
     pw = password(args, new=True, prompt="New password for this device: ")
     try:
-        created = Office.create(
+        created = onboarding.create_office(
             data_dir(args), args.office, args.admin, pw, now(), kdf_profile(), args.kit
         )
     finally:
@@ -57,7 +57,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     raw[:] = bytes(len(raw))
     pw = password(args, new=True, prompt="New password for this device: ")
     try:
-        office = Office.recover(kit, code, data_dir(args), args.admin, pw, now(), kdf_profile())
+        office = onboarding.recover_office(
+            kit, code, data_dir(args), args.admin, pw, now(), kdf_profile()
+        )
     finally:
         pw[:] = bytes(len(pw))
     with office:

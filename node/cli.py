@@ -11,19 +11,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil
+from node import cliutil, onboarding
 from node.cliutil import add_common, data_dir, kdf_profile, password
 from node.datadir import DataDir
 from node.errors import StorageError
+from node.identity import fingerprint
 from node.keystore import atomic_write
-from node.office import Office, fingerprint
+from node.office import Office
 
 
 def cmd_request(args: argparse.Namespace) -> int:
     pw = password(args, new=True, prompt="Choose a password for this PC: ")
     out: Path = args.out or Path(f"{args.name}.request")
     try:
-        Office.new_device(
+        onboarding.new_device(
             data_dir(args), args.name, pw, kdf_profile(), lambda req: atomic_write(out, req)
         )
     finally:
@@ -41,7 +42,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
     DataDir(data_dir(args)).require_existing()
     pw = password(args)
     try:
-        office = Office.accept(data_dir(args), pw, kdf_profile(), welcome)
+        office = onboarding.accept_welcome(data_dir(args), pw, kdf_profile(), welcome)
     finally:
         pw[:] = bytes(len(pw))
     with office:

@@ -12,20 +12,26 @@ I-1). How it decides:
 2. Records form a DAG by their `parents`. Each record is judged against the
    state of its own causal past (the records its author had seen), which
    never changes once the record exists.
-3. Phase A judges the records that come from the root (genesis, enrolments,
-   every role change) and every revocation. Their verdicts depend on nothing
-   else, so a valid revocation stays valid forever: revocation is sticky,
-   and only a fresh enrolment with new keys (a new device id) brings a
-   person back.
-4. Phase B judges what admin devices grant (member enrolments, vault-key
-   rotations, invites). On top of the causal-past check,
-   a record is dropped if its signer was revoked by a revocation that had not
-   seen it: the revocation is the cut-off.
+3. Phase A judges the records the office root signed: genesis, enrolments,
+   every role change, and revocations of anyone. Only the root makes,
+   unmakes or revokes admins.
+4. Phase B judges what admin devices sign: member enrolments, vault-key
+   rotations, invites, and revocations of members. On top of the
+   causal-past check, a record made concurrently with a root revocation or
+   demotion of its signer (neither had seen the other) is dropped: the
+   removal is the cut-off. Revocations are exempt from the cut-off, so a
+   valid revocation stays valid forever: revocation is sticky, and only a
+   fresh enrolment with new keys (a new device id) brings a person back.
+   The price: a revoked admin's key can still sign back-dated revocations
+   of members (never of admins); peers refuse its connections, so such a
+   record can only arrive through another enrolled device, and the harm is
+   a re-enrolment, never access.
 
 Last-admin protection: a revocation or demotion is invalid if, in its causal
-past, its target is the only active admin. Two admins revoking each other at
-the same moment can still leave no admin device; the office root (recovery
-kit) can always enrol a new one, which is why the root is never revocable.
+past, its target is the only active admin. Since only the root removes
+admins, two admins can never remove each other at once; and the root itself
+(recovery kit) can always enrol a new admin, which is why it is never
+revocable.
 
 The vault key: every `rotate` seals a fresh key to each remaining device and
 to the office root; the current key is the highest (epoch, key id).
@@ -300,7 +306,7 @@ class _Folder:
         index = {r.id: i for i, r in enumerate(order)}
         gbit = 1 << index[genesis.id]
 
-        in_a = [r.signer_id == self.office_id or r.kind == "revoke" for r in order]
+        in_a = [r.signer_id == self.office_id for r in order]
         pasts = _Pasts(self, order, ancestors, valid)
         for i, rec in enumerate(order):
             if in_a[i]:
@@ -320,11 +326,14 @@ class _Folder:
         for i, rec in enumerate(order):
             if not in_a[i]:
                 why = self._why_invalid(rec, pasts.at(i), False, gbit & ancestors[rec.id] != 0)
-                bit = 1 << i
-                if why is None and any(
-                    not ancestors[r] & bit for r in removals.get(rec.signer_id, [])
-                ):
-                    why = "signed after its author's revocation or demotion (past the cut-off)"
+                # The cut-off: a record made concurrently with its author's removal
+                # (neither saw the other) is dropped. Records after the removal are
+                # judged by their own past; revocations are exempt, so they stick.
+                if why is None and rec.kind != "revoke":
+                    for r in removals.get(rec.signer_id, []):
+                        if not ancestors[r] & (1 << i) and not ancestors[rec.id] & (1 << index[r]):
+                            why = "made concurrently with its author's revocation or demotion"
+                            break
                 self._record(rec, why, valid)
             pasts.advance(i)
         return valid
@@ -375,6 +384,9 @@ class _Folder:
         if isinstance(p, Enroll | RoleChange):
             return self._why_token_invalid(rec, p, past)
         if isinstance(p, Revoke):
+            target = past.active(p.device_id)
+            if not by_root and target is not None and target.role is Role.ADMIN:
+                return "only the office root may revoke an admin"
             if _would_remove_last_admin(past, p.device_id):
                 return "would revoke the last admin"
             return None

@@ -1,9 +1,10 @@
 """`Office`: one unlocked device and the trust operations it can perform.
 
 This is the public API the CLIs (and later the window and the node) use for
-people and keys: create an office, unlock a device, invite, enrol, change a
-role, revoke, list users, verify. Every change is written to SQLCipher in one
-transaction, and is durable, before the call returns.
+people and keys: unlock a device, invite, enrol, change a role, revoke, list
+users, verify. Founding an office and joining one live in onboarding.py.
+Every change is written to SQLCipher in one transaction, and is durable,
+before the call returns.
 
 It does not read the clock: every method that needs time takes `now`.
 It does not print or prompt: that is the CLI's job.
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from node import crypto, invites, joining, keystore, records, recovery, tokens
+from node import crypto, invites, joining, keystore, records, tokens
 from node.datadir import DataDir
 from node.errors import (
     InviteError,
@@ -26,43 +27,15 @@ from node.errors import (
     StorageError,
     UserError,
 )
-from node.keystore import KdfProfile, Secrets
+from node.identity import Identity, capability, check_name, fingerprint
+from node.keystore import KdfProfile
 from node.membership import Member, Membership, fold
-from node.records import Enroll, Genesis, Invite, Payload, Record, Revoke, RoleChange, Rotate
+from node.records import Enroll, Invite, Payload, Record, Revoke, RoleChange, Rotate
 from node.store import Store
-from node.tokens import Capability, Role
+from node.tokens import Role
 
-TOKEN_LIFETIME = 2 * 365 * 24 * 3600
 META_ROOT = "root_public"
 META_USER = "user"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """This device's keys (and the office root's, where this device holds it)."""
-
-    sign: crypto.SigningKeyPair
-    box: crypto.BoxKeyPair
-    root: crypto.SigningKeyPair | None
-
-    @property
-    def device_id(self) -> bytes:
-        return tokens.device_id_of(self.sign.public)
-
-    @classmethod
-    def from_secrets(cls, s: Secrets) -> Identity:
-        return cls(
-            sign=crypto.SigningKeyPair.from_seed(s.sign_seed),
-            box=crypto.BoxKeyPair.from_secret(s.box_secret),
-            root=None if s.root_seed is None else crypto.SigningKeyPair.from_seed(s.root_seed),
-        )
-
-
-@dataclass(frozen=True)
-class Created:
-    office: Office
-    recovery_code: str
-    kit_path: Path
 
 
 @dataclass(frozen=True)
@@ -71,18 +44,6 @@ class UserView:
     role: Role
     devices: tuple[Member, ...]
     revoked: tuple[bytes, ...]
-
-
-def fingerprint(root_public: bytes) -> str:
-    """The office fingerprint people compare by eye: 20 hex digit groups of 4."""
-    digest = crypto.digest(b"OfficeVault fingerprint v1", root_public)[:10].hex().upper()
-    return "-".join(digest[i : i + 4] for i in range(0, len(digest), 4))
-
-
-def check_name(name: str, what: str = "user name") -> str:
-    if not tokens.valid_user_name(name):
-        raise UserError(f"invalid {what} {name!r}: use 1-64 printable characters, no edge spaces")
-    return name
 
 
 class Office:
@@ -95,135 +56,15 @@ class Office:
         self.root_public = root_public
         self.office_id = tokens.office_id_of(root_public)
         self._cache: dict[bytes, Record] = {}
-        self.membership = self._fold(store.records())
+        self.membership = self.fold(store.records())
 
     # -- opening -------------------------------------------------------------
-    @classmethod
-    def create(
-        cls,
-        path: Path,
-        office_name: str,
-        admin: str,
-        password: bytearray,
-        now: int,
-        profile: KdfProfile,
-        kit_path: Path | None = None,
-    ) -> Created:
-        """`vault-admin init`: a new office, its root key, and its first admin device."""
-        check_name(office_name, "office name")
-        check_name(admin)
-        datadir = DataDir(path)
-        kit_path = kit_path or path / "recovery-kit.ovkit"
-        if kit_path.exists():
-            raise StorageError(f"{kit_path} already exists; refusing to overwrite it")
-        datadir.prepare_new()
-        root = crypto.SigningKeyPair.generate()
-        secrets = Secrets.generate(root_seed=root.seed)
-        identity = Identity.from_secrets(secrets)
-        try:
-            store = _new_store(datadir, secrets, password, profile, admin, root.public)
-        except BaseException:
-            datadir.remove_partial()
-            raise
-        office = cls(datadir, store, identity, root.public)
-        try:
-            genesis = office._sign_root([], now, Genesis(office_name, root.public))
-            enroll = office._admit(
-                identity.sign.public,
-                identity.box.public,
-                admin,
-                Role.ADMIN,
-                now,
-                [records.record_id(genesis)],
-            )
-            first = [genesis, enroll]
-            office._commit([*first, office._rotation(now, office._stage(first))])
-            code = recovery.new_code()
-            kit = recovery.Kit(office.office_id, office_name, root.seed, genesis)
-            keystore.write_new(kit_path, recovery.seal(kit, code))
-        except BaseException:
-            office.close()
-            datadir.remove_partial()
-            raise
-        return Created(office, code, kit_path)
-
-    @classmethod
-    def recover(
-        cls,
-        kit_data: bytes,
-        code: str,
-        path: Path,
-        admin: str,
-        password: bytearray,
-        now: int,
-        profile: KdfProfile,
-    ) -> Office:
-        """`vault-admin recover`: a new admin device made by the root key in the kit."""
-        check_name(admin)
-        kit = recovery.open_kit(kit_data, code)
-        root = crypto.SigningKeyPair.from_seed(kit.root_seed)
-        if tokens.office_id_of(root.public) != kit.office_id:
-            raise StorageError("the recovery kit is inconsistent")
-        datadir = DataDir(path)
-        datadir.prepare_new()
-        secrets = Secrets.generate(root_seed=root.seed)
-        identity = Identity.from_secrets(secrets)
-        try:
-            store = _new_store(datadir, secrets, password, profile, admin, root.public)
-        except BaseException:
-            datadir.remove_partial()
-            raise
-        office = cls(datadir, store, identity, root.public)
-        try:
-            if office._stage([kit.genesis]).genesis is None:
-                raise StorageError("the recovery kit's genesis record is not valid")
-            enroll = office._admit(
-                identity.sign.public,
-                identity.box.public,
-                admin,
-                Role.ADMIN,
-                now,
-                [records.record_id(kit.genesis)],
-            )
-            office._commit([kit.genesis, enroll])
-        except BaseException:
-            office.close()
-            datadir.remove_partial()
-            raise
-        return office
-
-    @classmethod
-    def new_device(
-        cls,
-        path: Path,
-        user: str,
-        password: bytearray,
-        profile: KdfProfile,
-        deliver: Callable[[bytes], None],
-    ) -> Identity:
-        """The new PC's half of joining: make device keys and hand a join request to `deliver`.
-
-        If `deliver` fails, the half-made device is removed again.
-        """
-        check_name(user)
-        datadir = DataDir(path)
-        datadir.prepare_new()
-        secrets = Secrets.generate()
-        identity = Identity.from_secrets(secrets)
-        try:
-            _new_store(datadir, secrets, password, profile, user, None).close()
-            deliver(joining.make_request(user, identity.sign, identity.box.public))
-        except BaseException:
-            datadir.remove_partial()
-            raise
-        return identity
-
     @classmethod
     def unlock(
         cls, path: Path, password: bytearray, profile: KdfProfile, strict: bool = True
     ) -> Office:
         """Open a device. `strict=False` opens even a log with broken records (for verify)."""
-        datadir, store, identity = _open(path, password, profile)
+        datadir, store, identity = open_device(path, password, profile)
         root_public = store.get_meta(META_ROOT)
         if root_public is None:
             store.close()
@@ -235,33 +76,6 @@ class Office:
             office = cls(datadir, store, identity, root_public)
             if strict:
                 office._check_log()
-        except BaseException:
-            store.close()
-            raise
-        return office
-
-    @classmethod
-    def accept(
-        cls, path: Path, password: bytearray, profile: KdfProfile, welcome_data: bytes
-    ) -> Office:
-        """The new PC's second half: pin the office root and take the membership log."""
-        welcome = joining.read_welcome(welcome_data)
-        datadir, store, identity = _open(path, password, profile)
-        try:
-            pinned = store.get_meta(META_ROOT)
-            if pinned is not None and pinned != welcome.root_public:
-                raise PeerError("this welcome is from another office than the one this PC joined")
-            office = cls(datadir, store, identity, welcome.root_public)
-            staged = office._fold([*store.records(), *welcome.records])
-            if staged.state.active(identity.device_id) is None:
-                raise PeerError("the welcome file does not enrol this PC")
-            valid = set(staged.valid)
-            with store.transaction():
-                store.add_records(
-                    (r, b) for b in welcome.records if (r := records.record_id(b)) in valid
-                )
-                store.set_meta(META_ROOT, welcome.root_public)
-            office.membership = office._fold(store.records())
         except BaseException:
             store.close()
             raise
@@ -335,7 +149,7 @@ class Office:
             expires=now + lifetime,
             sealed={rid: crypto.seal(pub, code.secret) for rid, pub in recipients.items()},
         )
-        self._commit([self._sign_device(now, invite)])
+        self.commit([self._sign_device(now, invite)])
         return code
 
     def enroll(
@@ -365,16 +179,16 @@ class Office:
         role = Role(issued.invite.role)
         if role is Role.ADMIN and self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
-        record = self._admit(
+        record = self.admit(
             request.sign_public, request.box_public, request.user, role, now, None,
             invite_id=issued.invite.invite_id,
         )  # fmt: skip
-        self._stage([record])
+        self.stage([record])
         everything = (*self.store.records(), record)
         deliver(
             joining.make_welcome(joining.Welcome(self.office_name, self.root_public, everything))
         )
-        self._commit([record])
+        self.commit([record])
 
     def set_role(self, user: str, role: Role, now: int) -> list[bytes]:
         self._require_admin("change roles")
@@ -388,23 +202,29 @@ class Office:
         out = []
         for member in view.devices:
             old = member.capability
-            cap = _capability(self.office_id, self.office_id, old.sign_public, old.box_public,
+            cap = capability(self.office_id, self.office_id, old.sign_public, old.box_public,
                               user, role, now, old.serial + 1)  # fmt: skip
             token = tokens.issue(cap, self.identity.root)
-            out.append(self._sign_root(list(self.membership.heads), now, RoleChange(token)))
-        self._commit(out)
+            out.append(self.sign_root(list(self.membership.heads), now, RoleChange(token)))
+        self.commit(out)
         return [m.device_id for m in view.devices]
 
     def revoke(self, user: str, now: int, reason: str = "") -> list[bytes]:
-        """Revoke every device of `user`, then rotate the vault key away from them."""
+        """Revoke every device of `user`, then rotate the vault key away from them.
+
+        Members are revoked by this admin device; admins only by the office root.
+        """
         self._require_admin("revoke people")
         view = self._user(user)
         self._keep_an_admin(view, "revoke them")
-        out = [
-            self._sign_device(now, Revoke(m.device_id, self._cutoff(m.device_id), reason[:256]))
-            for m in view.devices
-        ]
-        self._commit([*out, self._rotation(now, self._stage(out))])
+        out = []
+        for m in view.devices:
+            payload = Revoke(m.device_id, self._cutoff(m.device_id), reason[:256])
+            if m.role is Role.ADMIN:
+                out.append(self.sign_root(list(self.membership.heads), now, payload))
+            else:
+                out.append(self._sign_device(now, payload))
+        self.commit([*out, self.rotation(now, self.stage(out))])
         return [m.device_id for m in view.devices]
 
     # -- internals ---------------------------------------------------------------
@@ -433,7 +253,7 @@ class Office:
         # one. There are no envelopes before the vault document exists.
         return 0
 
-    def _admit(
+    def admit(
         self,
         sign_public: bytes,
         box_public: bytes,
@@ -448,12 +268,12 @@ class Office:
         if signer is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
         issuer_id = self.office_id if by_root else self.identity.device_id
-        cap = _capability(self.office_id, issuer_id, sign_public, box_public, user, role, now, 1)
+        cap = capability(self.office_id, issuer_id, sign_public, box_public, user, role, now, 1)
         token = tokens.issue(cap, signer)
         payload = Enroll(token, invite_id, self._key_ring_for(box_public))
         parents = list(self.membership.heads) if parents is None else parents
         if by_root:
-            return self._sign_root(parents, now, payload)
+            return self.sign_root(parents, now, payload)
         return records.sign(issuer_id, signer, self.office_id, parents, now, payload)
 
     def _key_ring_for(self, box_public: bytes) -> dict[bytes, bytes]:
@@ -486,7 +306,7 @@ class Office:
                         opened[kid] = self.identity.box.unseal(sealed)
         return opened
 
-    def _rotation(self, now: int, base: Membership | None = None) -> bytes:
+    def rotation(self, now: int, base: Membership | None = None) -> bytes:
         """A fresh vault key sealed to every active device of `base` (default: now)."""
         base = base or self.membership
         state = base.state
@@ -512,23 +332,23 @@ class Office:
             list((base or self.membership).heads), now, payload,
         )  # fmt: skip
 
-    def _sign_root(self, parents: list[bytes], now: int, payload: Payload) -> bytes:
+    def sign_root(self, parents: list[bytes], now: int, payload: Payload) -> bytes:
         if self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
         return records.sign(
             self.office_id, self.identity.root, self.office_id, parents, now, payload
         )
 
-    def _commit(self, blobs: list[bytes]) -> None:
+    def commit(self, blobs: list[bytes]) -> None:
         """Persist our own new records in one durable transaction."""
-        candidate = self._stage(blobs)
+        candidate = self.stage(blobs)
         with self.store.transaction():
             self.store.add_records((records.record_id(b), b) for b in blobs)
         self.membership = candidate
 
-    def _stage(self, blobs: list[bytes]) -> Membership:
+    def stage(self, blobs: list[bytes]) -> Membership:
         """The membership if `blobs` were added; refuse any record the fold would reject."""
-        candidate = self._fold([*self.store.records(), *blobs])
+        candidate = self.fold([*self.store.records(), *blobs])
         for blob in blobs:
             rid = records.record_id(blob)
             why = (
@@ -540,7 +360,7 @@ class Office:
                 raise UserError(f"refused: {why}")
         return candidate
 
-    def _fold(self, blobs: list[bytes]) -> Membership:
+    def fold(self, blobs: list[bytes]) -> Membership:
         return fold(self.root_public, blobs, self._cache)
 
     def _check_log(self) -> None:
@@ -558,42 +378,9 @@ _NEEDS_ROOT = (
 )
 
 
-def _capability(
-    office_id: bytes, issuer_id: bytes, sign_public: bytes, box_public: bytes,
-    user: str, role: Role, now: int, serial: int,
-) -> Capability:  # fmt: skip
-    return Capability(
-        office_id=office_id,
-        device_id=tokens.device_id_of(sign_public),
-        sign_public=sign_public,
-        box_public=box_public,
-        user=user,
-        role=role,
-        not_before=now,
-        not_after=now + TOKEN_LIFETIME,
-        serial=serial,
-        issuer_id=issuer_id,
-    )
-
-
-def _new_store(
-    datadir: DataDir,
-    secrets: Secrets,
-    password: bytearray,
-    profile: KdfProfile,
-    user: str,
-    root_public: bytes | None,
-) -> Store:
-    keystore.write_new(datadir.keystore, keystore.seal(secrets, password, profile))
-    store = Store.open(datadir.database, secrets.db_key, create=True)
-    with store.transaction():
-        store.set_meta(META_USER, user.encode())
-        if root_public is not None:
-            store.set_meta(META_ROOT, root_public)
-    return store
-
-
-def _open(path: Path, password: bytearray, profile: KdfProfile) -> tuple[DataDir, Store, Identity]:
+def open_device(
+    path: Path, password: bytearray, profile: KdfProfile
+) -> tuple[DataDir, Store, Identity]:
     datadir = DataDir(path)
     datadir.require_existing()
     secrets = keystore.read(datadir.keystore, password, profile)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from node import keystore
+from node import keystore, onboarding
 from node.office import Office
 
 PASSWORD = "correct horse battery staple"
@@ -40,7 +40,7 @@ def password() -> bytearray:
 @pytest.fixture
 def alice(tmp_path: Path, fast_kdf: keystore.KdfProfile) -> Iterator[Office]:
     """A fresh office "Acme Ltd" whose first admin is alice, at time T0."""
-    created = Office.create(
+    created = onboarding.create_office(
         tmp_path / "alice", "Acme Ltd", "alice", bytearray(PASSWORD.encode()), T0, fast_kdf
     )
     yield created.office
