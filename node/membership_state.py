@@ -1,0 +1,162 @@
+"""The membership state and its join: what a set of valid records says, in any order.
+
+`State` is what the fold builds: enrolled devices with their current
+capability, revocations, vault-key epochs, invites and their use. `apply`
+joins one already-judged record into a state; it is commutative and
+idempotent, so the order in which valid records are applied never matters.
+Judging which records are valid is membership.py's job, not this module's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+from node import crypto, tokens
+from node.records import Enroll, Genesis, Invite, Record, Revoke, RoleChange, Rotate
+from node.tokens import CLOCK_SKEW, Capability, Issuer, Role
+
+
+@dataclass(frozen=True)
+class Member:
+    """An enrolled device and its current (highest-serial) capability."""
+
+    device_id: bytes
+    capability: Capability
+    token: bytes
+    since: int
+
+    @property
+    def user(self) -> str:
+        return self.capability.user
+
+    @property
+    def role(self) -> Role:
+        return self.capability.role
+
+
+@dataclass(frozen=True)
+class Revocation:
+    device_id: bytes
+    cutoff: int
+    by: bytes
+    at: int
+    reason: str
+    record_id: bytes
+
+
+@dataclass(frozen=True)
+class KeyEpoch:
+    epoch: int
+    key_id: bytes
+    sealed: dict[bytes, bytes]
+    root_sealed: bytes
+    by: bytes
+    at: int
+    record_id: bytes
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    invite: Invite
+    by: bytes
+    at: int
+    record_id: bytes
+
+
+@dataclass
+class State:
+    """Who is in the office. Built only by `fold`; treat as read-only outside it."""
+
+    office_id: bytes
+    root_public: bytes
+    office_name: str = ""
+    devices: dict[bytes, Member] = field(default_factory=dict)
+    revoked: dict[bytes, Revocation] = field(default_factory=dict)
+    keys: dict[bytes, KeyEpoch] = field(default_factory=dict)
+    invites: dict[bytes, IssuedInvite] = field(default_factory=dict)
+    consumed: dict[bytes, bytes] = field(default_factory=dict)  # invite id -> device id
+
+    def copy(self) -> State:
+        return replace(
+            self,
+            devices=dict(self.devices),
+            revoked=dict(self.revoked),
+            keys=dict(self.keys),
+            invites=dict(self.invites),
+            consumed=dict(self.consumed),
+        )
+
+    def active(self, device_id: bytes) -> Member | None:
+        if device_id in self.revoked:
+            return None
+        return self.devices.get(device_id)
+
+    def active_members(self) -> list[Member]:
+        return [m for d, m in sorted(self.devices.items()) if d not in self.revoked]
+
+    def admins(self) -> list[Member]:
+        return [m for m in self.active_members() if m.role is Role.ADMIN]
+
+    def current_key(self) -> KeyEpoch | None:
+        if not self.keys:
+            return None
+        return max(self.keys.values(), key=lambda k: (k.epoch, k.key_id))
+
+    def is_admin_at(self, device_id: bytes, at: int) -> bool:
+        member = self.active(device_id)
+        if member is None or member.role is not Role.ADMIN:
+            return False
+        cap = member.capability
+        return cap.not_before - CLOCK_SKEW <= at <= cap.not_after + CLOCK_SKEW
+
+    def issuer(self, issuer_id: bytes) -> Issuer | None:
+        """Token issuer lookup, as this state sees it."""
+        member = self.devices.get(issuer_id)
+        if member is None:
+            return None
+        cap = member.capability
+        return Issuer(
+            cap.sign_public, cap.role, cap.not_before, cap.not_after, issuer_id in self.revoked
+        )
+
+
+def _token_hash(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
+
+
+def apply(state: State, rec: Record) -> None:
+    """Join one valid record into `state`. Commutative: order never matters."""
+    p = rec.payload
+    if isinstance(p, Genesis):
+        state.office_name = p.office_name
+    elif isinstance(p, Enroll | RoleChange):
+        body = p.token[crypto.ID_SIZE + crypto.SIG_SIZE :]
+        cap = tokens.parse_body(body)  # verified when judged
+        old = state.devices.get(cap.device_id)
+        since = rec.at if old is None else min(old.since, rec.at)
+        new = Member(cap.device_id, cap, p.token, since)
+        if old is None or (cap.serial, _token_hash(p.token)) > (
+            old.capability.serial,
+            _token_hash(old.token),
+        ):
+            state.devices[cap.device_id] = new
+        else:
+            state.devices[cap.device_id] = replace(old, since=since)
+        if isinstance(p, Enroll) and p.invite_id is not None:
+            prior = state.consumed.get(p.invite_id)
+            state.consumed[p.invite_id] = min(prior, cap.device_id) if prior else cap.device_id
+    elif isinstance(p, Revoke):
+        new_rev = Revocation(p.device_id, p.cutoff, rec.signer_id, rec.at, p.reason, rec.id)
+        old_rev = state.revoked.get(p.device_id)
+        if old_rev is None or (p.cutoff, rec.id) < (old_rev.cutoff, old_rev.record_id):
+            state.revoked[p.device_id] = new_rev
+    elif isinstance(p, Rotate):
+        epoch = KeyEpoch(p.epoch, p.key_id, p.sealed, p.root_sealed, rec.signer_id, rec.at, rec.id)
+        old_key = state.keys.get(p.key_id)
+        if old_key is None or rec.id < old_key.record_id:
+            state.keys[p.key_id] = epoch
+    elif isinstance(p, Invite):
+        old_inv = state.invites.get(p.invite_id)
+        if old_inv is None or rec.id < old_inv.record_id:
+            state.invites[p.invite_id] = IssuedInvite(p, rec.signer_id, rec.at, rec.id)
