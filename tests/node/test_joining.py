@@ -117,7 +117,11 @@ def test_request_with_a_swapped_key_is_refused(
 ) -> None:
     """Another key in the body, signed by the first: no proof of holding that key."""
     other = crypto.SigningKeyPair.generate()
-    body = {"user": "bob", "sign_public": other.public, "box_public": box.public}
+    body: dict[str, codec.Value] = {
+        "user": "bob",
+        "sign_public": other.public,
+        "box_public": box.public,
+    }
     with pytest.raises(PeerError):
         joining.read_request(signed_request(sign, body))
 
