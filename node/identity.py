@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node import crypto, tokens
+from node import crypto, joining, tokens
 from node.errors import UserError
 from node.keystore import Secrets
 from node.tokens import Capability, Role
@@ -26,6 +26,10 @@ class Identity:
     @property
     def device_id(self) -> bytes:
         return tokens.device_id_of(self.sign.public)
+
+    def request(self, user: str) -> bytes:
+        """This device's signed join request (its user name and public keys)."""
+        return joining.make_request(user, self.sign, self.box.public)
 
     @classmethod
     def from_secrets(cls, s: Secrets) -> Identity:

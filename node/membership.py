@@ -42,8 +42,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node import crypto, records, tokens
-from node.errors import InvalidRecordError, InvalidTokenError
+from node import crypto, joining, records, tokens
+from node.errors import InvalidRecordError, InvalidTokenError, PeerError
 from node.membership_state import (
     IssuedInvite,
     KeyEpoch,
@@ -95,6 +95,10 @@ class _Folder:
         self.cache = cache
         self.invalid: dict[bytes, str] = {}
         self.broken: dict[bytes, str] = {}
+        # Every device a root-signed token ever named as admin: only the root may
+        # revoke these. A fact of signatures alone, so it needs no judging.
+        self.root_named_admins: set[bytes] = set()
+        self.times: dict[bytes, int] = {}
         self.pending: dict[bytes, str] = {}
 
     # -- verification -------------------------------------------------------
@@ -164,6 +168,8 @@ class _Folder:
         except InvalidTokenError:
             return
         device_keys[cap.device_id] = cap.sign_public
+        if cap.role is Role.ADMIN:
+            self.root_named_admins.add(cap.device_id)
 
     # -- causal order ---------------------------------------------------------
     def _order(self, verified: dict[bytes, Record]) -> tuple[list[Record], dict[bytes, int]]:
@@ -186,6 +192,7 @@ class _Folder:
             if rid not in height:
                 self.pending[rid] = "waits for a record it names as parent"
         order = sorted((verified[r] for r in height), key=lambda r: (height[r.id], r.id))
+        self.times = {r.id: r.at for r in order}
         index = {r.id: i for i, r in enumerate(order)}
         ancestors: dict[bytes, int] = {}
         for rec in order:
@@ -219,7 +226,7 @@ class _Folder:
         index = {r.id: i for i, r in enumerate(order)}
         gbit = 1 << index[genesis.id]
 
-        in_a = [r.signer_id == self.office_id for r in order]
+        in_a = [r.signer_id == self.office_id or r.kind == "revoke" for r in order]
         pasts = _Pasts(self, order, ancestors, valid)
         for i, rec in enumerate(order):
             if in_a[i]:
@@ -230,8 +237,9 @@ class _Folder:
             pasts.advance(i)
 
         removals: dict[bytes, list[bytes]] = {}
-        for i, rec in enumerate(order):
-            target = self._removal_target(rec) if in_a[i] and rec.id in valid else None
+        for rec in order:
+            by_root = rec.signer_id == self.office_id
+            target = self._removal_target(rec) if by_root and rec.id in valid else None
             if target is not None:
                 removals.setdefault(target, []).append(rec.id)
 
@@ -241,8 +249,8 @@ class _Folder:
                 why = self._why_invalid(rec, pasts.at(i), False, gbit & ancestors[rec.id] != 0)
                 # The cut-off: a record made concurrently with its author's removal
                 # (neither saw the other) is dropped. Records after the removal are
-                # judged by their own past; revocations are exempt, so they stick.
-                if why is None and rec.kind != "revoke":
+                # judged by their own past. (Revocations were judged in phase A.)
+                if why is None:
                     for r in removals.get(rec.signer_id, []):
                         if not ancestors[r] & (1 << i) and not ancestors[rec.id] & (1 << index[r]):
                             why = "made concurrently with its author's revocation or demotion"
@@ -250,6 +258,9 @@ class _Folder:
                 self._record(rec, why, valid)
             pasts.advance(i)
         return valid
+
+    def parent_time(self, rec: Record) -> int:
+        return max((self.times[p] for p in rec.parents), default=rec.at)
 
     def _record(self, rec: Record, why: str | None, valid: set[bytes]) -> None:
         if why is None:
@@ -290,6 +301,8 @@ class _Folder:
             return None if is_genesis else "a second genesis record"
         if not has_genesis:
             return "does not descend from this office's genesis"
+        if rec.at < self.parent_time(rec):
+            return "claims a time before the records it follows"
         by_root = rec.signer_id == self.office_id
         if not by_root and not past.is_admin_at(rec.signer_id, rec.at):
             return "signer was not an active admin when it signed"
@@ -297,8 +310,8 @@ class _Folder:
         if isinstance(p, Enroll | RoleChange):
             return self._why_token_invalid(rec, p, past)
         if isinstance(p, Revoke):
-            target = past.active(p.device_id)
-            if not by_root and target is not None and target.role is Role.ADMIN:
+            # Judged on root-made facts only, so the verdict never changes later.
+            if not by_root and p.device_id in self.root_named_admins:
                 return "only the office root may revoke an admin"
             if _would_remove_last_admin(past, p.device_id):
                 return "would revoke the last admin"
@@ -306,9 +319,8 @@ class _Folder:
         if by_root:
             return "the office root signs only genesis, enrolments, roles and revocations"
         if isinstance(p, Rotate):
-            current = past.current_key()
-            if p.epoch != (current.epoch + 1 if current else 1):
-                return "vault key epoch does not follow the current one"
+            if p.epoch != past.max_epoch() + 1:
+                return "vault key epoch does not follow the newest one"
             if any(d in past.revoked for d in p.sealed):
                 return "vault key sealed to a revoked device"
             return None
@@ -327,11 +339,14 @@ class _Folder:
             return "token issuer is not the record's signer"
         existing = past.devices.get(cap.device_id)
         if isinstance(p, Enroll):
-            if existing is not None or cap.device_id in past.revoked:
-                return "device was enrolled before (a fresh enrolment needs new keys)"
-            if p.invite_id is not None and rec.signer_id != self.office_id:
-                return _why_invite_invalid(past, p.invite_id, cap, rec.at)
-            return None
+            if cap.device_id in past.revoked:
+                return "device was revoked (a fresh enrolment needs new keys)"
+            if cap.serial != 1:
+                return "an enrolment's token must have serial 1"
+            why = _why_request_invalid(p.request, cap)
+            if why is None and p.invite_id is not None and rec.signer_id != self.office_id:
+                why = _why_invite_invalid(past, p.invite_id, cap, rec.at)
+            return why
         # Role changes come only from the root, whose token stands on its own:
         # the device may have been enrolled by an admin in a record phase A
         # does not look at, so "not seen yet" is not a reason to refuse.
@@ -377,6 +392,21 @@ class _Pasts:
     def advance(self, i: int) -> None:
         if self.order[i].id in self.valid:
             apply(self.prefix, self.order[i])
+
+
+def _why_request_invalid(request: bytes, cap: Capability) -> str | None:
+    """The device's own signed request must name the same user and keys as its token.
+
+    This is what stops an admin from re-enrolling someone else's device with a
+    box key of its own choosing (so that vault keys get sealed to the admin).
+    """
+    try:
+        req = joining.read_request(request)
+    except PeerError:
+        return "enrolment carries no valid join request from the device"
+    if (req.user, req.sign_public, req.box_public) != (cap.user, cap.sign_public, cap.box_public):
+        return "enrolment token does not match the device's own request"
+    return None
 
 
 def _why_invite_invalid(past: State, invite_id: bytes, cap: Capability, at: int) -> str | None:

@@ -99,9 +99,22 @@ class State:
         return [m for m in self.active_members() if m.role is Role.ADMIN]
 
     def current_key(self) -> KeyEpoch | None:
-        if not self.keys:
-            return None
-        return max(self.keys.values(), key=lambda k: (k.epoch, k.key_id))
+        """The newest vault key that no revoked device can open.
+
+        A rotation made without seeing a concurrent revocation may seal its key
+        to the revoked device; such a key is never current (an admin rotates
+        again: see `needs_rotation`).
+        """
+        clean = [k for k in self.keys.values() if not any(d in self.revoked for d in k.sealed)]
+        return max(clean, key=lambda k: (k.epoch, k.key_id)) if clean else None
+
+    def max_epoch(self) -> int:
+        return max((k.epoch for k in self.keys.values()), default=0)
+
+    def needs_rotation(self) -> bool:
+        """True when the newest key was sealed to a device revoked since."""
+        current = self.current_key()
+        return self.max_epoch() > 0 and (current is None or current.epoch < self.max_epoch())
 
     def is_admin_at(self, device_id: bytes, at: int) -> bool:
         member = self.active(device_id)
@@ -121,8 +134,9 @@ class State:
         )
 
 
-def _token_hash(token: bytes) -> bytes:
-    return hashlib.sha256(token).digest()
+def _rank(cap: Capability, token: bytes) -> tuple[int, bool, bytes]:
+    """Which of a device's tokens is current: highest serial, then the root's, then hash."""
+    return cap.serial, cap.issuer_id == cap.office_id, hashlib.sha256(token).digest()
 
 
 def apply(state: State, rec: Record) -> None:
@@ -136,10 +150,7 @@ def apply(state: State, rec: Record) -> None:
         old = state.devices.get(cap.device_id)
         since = rec.at if old is None else min(old.since, rec.at)
         new = Member(cap.device_id, cap, p.token, since)
-        if old is None or (cap.serial, _token_hash(p.token)) > (
-            old.capability.serial,
-            _token_hash(old.token),
-        ):
+        if old is None or _rank(cap, p.token) > _rank(old.capability, old.token):
             state.devices[cap.device_id] = new
         else:
             state.devices[cap.device_id] = replace(old, since=since)

@@ -179,10 +179,7 @@ class Office:
         role = Role(issued.invite.role)
         if role is Role.ADMIN and self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
-        record = self.admit(
-            request.sign_public, request.box_public, request.user, role, now, None,
-            invite_id=issued.invite.invite_id,
-        )  # fmt: skip
+        record = self.admit(request_data, role, now, None, invite_id=issued.invite.invite_id)
         self.stage([record])
         everything = (*self.store.records(), record)
         deliver(
@@ -255,14 +252,15 @@ class Office:
 
     def admit(
         self,
-        sign_public: bytes,
-        box_public: bytes,
-        user: str,
+        request_data: bytes,
         role: Role,
         now: int,
         parents: list[bytes] | None,
         invite_id: bytes | None = None,
     ) -> bytes:
+        """An enrolment record for the device that signed `request_data`."""
+        request = joining.read_request(request_data)
+        sign_public, box_public, user = request.sign_public, request.box_public, request.user
         by_root = role is Role.ADMIN
         signer = self.identity.root if by_root else self.identity.sign
         if signer is None:
@@ -270,7 +268,7 @@ class Office:
         issuer_id = self.office_id if by_root else self.identity.device_id
         cap = capability(self.office_id, issuer_id, sign_public, box_public, user, role, now, 1)
         token = tokens.issue(cap, signer)
-        payload = Enroll(token, invite_id, self._key_ring_for(box_public))
+        payload = Enroll(token, request_data, invite_id, self._key_ring_for(box_public))
         parents = list(self.membership.heads) if parents is None else parents
         if by_root:
             return self.sign_root(parents, now, payload)

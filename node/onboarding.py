@@ -57,12 +57,7 @@ def create_office(
     try:
         genesis = office.sign_root([], now, Genesis(office_name, root.public))
         enroll = office.admit(
-            identity.sign.public,
-            identity.box.public,
-            admin,
-            Role.ADMIN,
-            now,
-            [records.record_id(genesis)],
+            identity.request(admin), Role.ADMIN, now, [records.record_id(genesis)]
         )
         first = [genesis, enroll]
         office.commit([*first, office.rotation(now, office.stage(first))])
@@ -105,12 +100,7 @@ def recover_office(
         if office.stage([kit.genesis]).genesis is None:
             raise StorageError("the recovery kit's genesis record is not valid")
         enroll = office.admit(
-            identity.sign.public,
-            identity.box.public,
-            admin,
-            Role.ADMIN,
-            now,
-            [records.record_id(kit.genesis)],
+            identity.request(admin), Role.ADMIN, now, [records.record_id(kit.genesis)]
         )
         office.commit([kit.genesis, enroll])
     except BaseException:

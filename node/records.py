@@ -25,6 +25,7 @@ ID_DOMAIN = b"OfficeVault record id v1"
 MAX_RECORD_SIZE = 64 * 1024
 MAX_PARENTS = 64
 MAX_RECIPIENTS = 1024
+MAX_REQUEST_SIZE = 4096
 ID = crypto.ID_SIZE
 SEALED_KEY_SIZE = 32 + 48  # crypto_box_seal of a 32-byte key
 
@@ -41,6 +42,7 @@ class Genesis:
 @dataclass(frozen=True)
 class Enroll:
     token: bytes
+    request: bytes  # the device's own signed join request: binds its user name and box key
     invite_id: bytes | None
     keys: dict[bytes, bytes]  # vault key id -> that key sealed to the new device
 
@@ -172,7 +174,12 @@ def _fields_of(p: Payload) -> tuple[Kind, dict[str, Value]]:
     if isinstance(p, Genesis):
         return "genesis", {"office_name": p.office_name, "root_public": p.root_public}
     if isinstance(p, Enroll):
-        return "enroll", {"token": p.token, "invite": p.invite_id, "keys": _encode_pairs(p.keys)}
+        return "enroll", {
+            "token": p.token,
+            "request": p.request,
+            "invite": p.invite_id,
+            "keys": _encode_pairs(p.keys),
+        }
     if isinstance(p, RoleChange):
         return "role", {"token": p.token}
     if isinstance(p, Revoke):
@@ -197,12 +204,16 @@ def _fields_of(p: Payload) -> tuple[Kind, dict[str, Value]]:
 def _parse(kind: str, f: Fields) -> Payload:
     if kind == "genesis":
         f.exactly("office_name", "root_public")
-        return Genesis(f.text("office_name", 128), f.blob("root_public", 32))
+        name = f.text("office_name", 128)
+        if not name.isprintable():
+            raise DecodeError("office name has unprintable characters")
+        return Genesis(name, f.blob("root_public", 32))
     if kind == "enroll":
-        f.exactly("token", "invite", "keys")
+        f.exactly("token", "request", "invite", "keys")
         invite = f.raw()["invite"]
         return Enroll(
             token=f.blob("token", max_size=MAX_TOKEN_SIZE),
+            request=f.blob("request", max_size=MAX_REQUEST_SIZE),
             invite_id=None if invite is None else _id(invite),
             keys=_pairs(f.array("keys", MAX_RECIPIENTS), SEALED_KEY_SIZE),
         )
