@@ -11,11 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil, invites, onboarding
+from node import cliutil, invites, joining, onboarding, recovery
 from node.cliutil import add_common, data_dir, kdf_profile, now, password
 from node.datadir import DataDir
-from node.errors import StorageError, UserError
-from node.keystore import atomic_write
+from node.keystore import atomic_write, read_capped
 from node.office import Office, UserView
 from node.tokens import Role
 
@@ -45,10 +44,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    try:
-        kit = args.kit.read_bytes()
-    except OSError as exc:
-        raise StorageError(f"cannot read the recovery kit {args.kit}: {exc.strerror}") from None
+    kit = read_capped(args.kit, recovery.MAX_KIT_SIZE, "recovery kit")
     if args.code_file is not None:
         raw = cliutil.read_secret_file(args.code_file, "recovery code")
     else:
@@ -84,10 +80,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    try:
-        request = args.request.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read the join request {args.request}: {exc.strerror}") from None
+    request = read_capped(args.request, joining.MAX_REQUEST, "join request")
     out: Path = args.out or args.request.with_suffix(".welcome")
     written: list[Path] = []
 

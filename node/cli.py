@@ -11,12 +11,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil, onboarding
+from node import cliutil, joining, onboarding
 from node.cliutil import add_common, data_dir, kdf_profile, password
 from node.datadir import DataDir
-from node.errors import StorageError
 from node.identity import fingerprint
-from node.keystore import atomic_write
+from node.keystore import atomic_write, read_capped
 from node.office import Office
 
 
@@ -35,10 +34,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    try:
-        welcome = args.welcome.read_bytes()
-    except OSError as exc:
-        raise StorageError(f"cannot read the welcome file {args.welcome}: {exc.strerror}") from None
+    welcome = read_capped(args.welcome, joining.MAX_WELCOME, "welcome file")
     DataDir(data_dir(args)).require_existing()
     pw = password(args)
     try:

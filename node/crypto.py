@@ -179,9 +179,12 @@ def aead_decrypt(key: bytes | bytearray, sealed: bytes, aad: bytes) -> bytearray
 
 def argon2id(password: bytes | bytearray, salt: bytes, opslimit: int, memlimit: int) -> bytearray:
     """Derive a 256-bit key from a password (RFC 9106 Argon2id via libsodium)."""
-    key = nacl.pwhash.argon2id.kdf(
-        KEY_SIZE, bytes(password), salt, opslimit=opslimit, memlimit=memlimit
-    )
+    try:
+        key = nacl.pwhash.argon2id.kdf(
+            KEY_SIZE, bytes(password), salt, opslimit=opslimit, memlimit=memlimit
+        )
+    except (nacl.exceptions.CryptoError, ValueError, TypeError, MemoryError):
+        raise CryptoError("the password hash could not be computed") from None
     return bytearray(key)
 
 

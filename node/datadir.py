@@ -47,9 +47,14 @@ class DataDir:
 
     def prepare_new(self) -> None:
         """Make the folder (private to this user) if needed; refuse one already in use."""
-        if self.keystore.exists() or self.database.exists():
+        if self.keystore.exists():
             raise StorageError(
                 f"{self.path} already holds an OfficeVault device; refusing to overwrite it"
+            )
+        if self.database.exists():
+            raise StorageError(
+                f"{self.path} holds a vault database but no keystore (an interrupted setup?); "
+                "without keystore.ovk it can never be opened: delete vault.db and try again"
             )
         try:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -38,6 +38,8 @@ _HEADER = struct.Struct(">4sBBIQ16s")
 HEADER_SIZE = _HEADER.size
 MAX_FILE_SIZE = 64 * 1024
 TEST_KDF_ENV = "OFFICEVAULT_INSECURE_TEST_KDF"
+MAX_OPS = 32  # ceilings: a tampered header must not make us hash for minutes or OOM
+MAX_MEM = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,12 @@ def open_sealed(data: bytes, password: bytearray, profile: KdfProfile) -> Secret
         raise StorageError(
             "the keystore asks for a password hash weaker than allowed; refusing to use it"
         )
-    if opslimit > 64 or memlimit > 4 * 1024**3:
+    if opslimit > MAX_OPS or memlimit > MAX_MEM:
         raise StorageError("the keystore asks for an unreasonable password-hash cost")
-    key = crypto.argon2id(password, salt, opslimit, memlimit)
+    try:
+        key = crypto.argon2id(password, salt, opslimit, memlimit)
+    except CryptoError:
+        raise StorageError("the keystore's password-hash settings cannot run here") from None
     try:
         payload = crypto.aead_decrypt(key, body[HEADER_SIZE:], body[:HEADER_SIZE])
     except CryptoError:
@@ -160,38 +165,57 @@ def open_sealed(data: bytes, password: bytearray, profile: KdfProfile) -> Secret
 
 
 def read(path: Path, password: bytearray, profile: KdfProfile) -> Secrets:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise StorageError(f"no keystore at {path}") from None
-    except OSError as exc:
-        raise StorageError(f"cannot read the keystore at {path}: {exc.strerror}") from None
-    return open_sealed(data, password, profile)
+    if not path.is_file():
+        raise StorageError(f"no keystore at {path}")
+    return open_sealed(read_capped(path, MAX_FILE_SIZE, "keystore"), password, profile)
 
 
 def write_new(path: Path, data: bytes) -> None:
-    """Write a file that must not exist yet, durably (fsync file and folder)."""
-    atomic_write(path, data, replace=False)
+    """Write a file that must not exist yet, durably; never replaces an existing file."""
+    _write(path, data, replace=False)
 
 
-def atomic_write(path: Path, data: bytes, replace: bool = True) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temp file, fsync, rename, fsync the folder: never half a file."""
-    if not replace and path.exists():
-        raise StorageError(f"{path} already exists; refusing to overwrite it")
-    tmp = path.with_name(path.name + ".tmp")
+    _write(path, data, replace=True)
+
+
+def read_capped(path: Path, limit: int, what: str) -> bytes:
+    """Read a whole file that must not exceed `limit` bytes, without reading more."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise StorageError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise StorageError(f"{path} is too large to be a {what}")
+    return data
+
+
+def _write(path: Path, data: bytes, replace: bool) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, data)
+            view = memoryview(data)
+            while view:  # os.write may write less than asked (a nearly full disk)
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the name exists: no check-then-write race
+            tmp.unlink()
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"{path} already exists; refusing to overwrite it") from None
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise StorageError(f"cannot write {path}: {exc.strerror}") from None

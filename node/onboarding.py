@@ -6,7 +6,8 @@ removes the files it made. Time is passed in; nothing here prompts or prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,12 @@ def create_office(
     profile: KdfProfile,
     kit_path: Path | None = None,
 ) -> Created:
-    """`vault-admin init`: a new office, its root key, and its first admin device."""
+    """`vault-admin init`: a new office, its root key, and its first admin device.
+
+    Order matters for a crash: the records, then the recovery kit, then the
+    keystore (the mark of a finished device). The kit is on disk before
+    anyone can use the office, so no office exists without one.
+    """
     check_name(office_name, "office name")
     check_name(admin)
     datadir = DataDir(path)
@@ -48,13 +54,9 @@ def create_office(
     root = crypto.SigningKeyPair.generate()
     secrets = Secrets.generate(root_seed=root.seed)
     identity = Identity.from_secrets(secrets)
-    try:
-        store = new_store(datadir, secrets, password, profile, admin, root.public)
-    except BaseException:
-        datadir.remove_partial()
-        raise
-    office = Office(datadir, store, identity, root.public)
-    try:
+    made: list[Path] = []
+    with new_device_files(datadir, secrets, password, profile, admin, root.public, made) as store:
+        office = Office(datadir, store, identity, root.public)
         genesis = office.sign_root([], now, Genesis(office_name, root.public))
         enroll = office.admit(
             identity.request(admin), Role.ADMIN, now, [records.record_id(genesis)]
@@ -64,10 +66,7 @@ def create_office(
         code = recovery.new_code()
         kit = recovery.Kit(office.office_id, office_name, root.seed, genesis)
         keystore.write_new(kit_path, recovery.seal(kit, code))
-    except BaseException:
-        office.close()
-        datadir.remove_partial()
-        raise
+        made.append(kit_path)
     return Created(office, code, kit_path)
 
 
@@ -90,23 +89,14 @@ def recover_office(
     datadir.prepare_new()
     secrets = Secrets.generate(root_seed=root.seed)
     identity = Identity.from_secrets(secrets)
-    try:
-        store = new_store(datadir, secrets, password, profile, admin, root.public)
-    except BaseException:
-        datadir.remove_partial()
-        raise
-    office = Office(datadir, store, identity, root.public)
-    try:
+    with new_device_files(datadir, secrets, password, profile, admin, root.public) as store:
+        office = Office(datadir, store, identity, root.public)
         if office.stage([kit.genesis]).genesis is None:
             raise StorageError("the recovery kit's genesis record is not valid")
         enroll = office.admit(
             identity.request(admin), Role.ADMIN, now, [records.record_id(kit.genesis)]
         )
         office.commit([kit.genesis, enroll])
-    except BaseException:
-        office.close()
-        datadir.remove_partial()
-        raise
     return office
 
 
@@ -126,12 +116,9 @@ def new_device(
     datadir.prepare_new()
     secrets = Secrets.generate()
     identity = Identity.from_secrets(secrets)
-    try:
-        new_store(datadir, secrets, password, profile, user, None).close()
-        deliver(joining.make_request(user, identity.sign, identity.box.public))
-    except BaseException:
-        datadir.remove_partial()
-        raise
+    with new_device_files(datadir, secrets, password, profile, user, None) as store:
+        store.close()
+        deliver(identity.request(user))
     return identity
 
 
@@ -149,10 +136,12 @@ def accept_welcome(
         staged = office.fold([*store.records(), *welcome.records])
         if staged.state.active(identity.device_id) is None:
             raise PeerError("the welcome file does not enrol this PC")
-        valid = set(staged.valid)
+        # Keep every record that verifies, valid or not: valid ones may name
+        # the others as parents.
+        keep = set(staged.valid) | set(staged.invalid)
         with store.transaction():
             store.add_records(
-                (r, b) for b in welcome.records if (r := records.record_id(b)) in valid
+                (r, b) for b in welcome.records if (r := records.record_id(b)) in keep
             )
             store.set_meta(META_ROOT, welcome.root_public)
         office.membership = office.fold(store.records())
@@ -162,18 +151,34 @@ def accept_welcome(
     return office
 
 
-def new_store(
+@contextlib.contextmanager
+def new_device_files(
     datadir: DataDir,
     secrets: Secrets,
     password: bytearray,
     profile: KdfProfile,
     user: str,
     root_public: bytes | None,
-) -> Store:
-    keystore.write_new(datadir.keystore, keystore.seal(secrets, password, profile))
+    also_made: list[Path] | None = None,
+) -> Iterator[Store]:
+    """Create the database, let the caller fill it, then write the keystore last.
+
+    The keystore marks a finished device: a crash before it leaves a database
+    no one can open, which `DataDir.prepare_new` reports. An error removes
+    everything made here (and the files listed in `also_made`).
+    """
+    sealed = keystore.seal(secrets, password, profile)  # the slow part, before any file
     store = Store.open(datadir.database, secrets.db_key, create=True)
-    with store.transaction():
-        store.set_meta(META_USER, user.encode())
-        if root_public is not None:
-            store.set_meta(META_ROOT, root_public)
-    return store
+    try:
+        with store.transaction():
+            store.set_meta(META_USER, user.encode())
+            if root_public is not None:
+                store.set_meta(META_ROOT, root_public)
+        yield store
+        keystore.write_new(datadir.keystore, sealed)
+    except BaseException:
+        store.close()
+        datadir.remove_partial()
+        for path in also_made or []:
+            path.unlink(missing_ok=True)
+        raise

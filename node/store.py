@@ -48,6 +48,12 @@ class Store:
             raise RuntimeError("the database key is 32 bytes")
         if not create and not path.is_file():
             raise StorageError(f"no vault database at {path}")
+        if not create and path.stat().st_size == 0:
+            # SQLCipher would quietly make a new database in an empty file.
+            raise StorageError(
+                f"the vault database {path} is empty (damaged); "
+                "it can be rebuilt from the office's other PCs"
+            )
         if create and path.exists():
             raise StorageError(f"{path} already exists; refusing to overwrite it")
         try:
@@ -60,8 +66,12 @@ class Store:
         except sqlcipher3.Error:
             raise StorageError(f"cannot open the vault database at {path}") from None
         try:
+            # Refuse a plain SQLite build: it would store everything in the clear.
+            if not conn.execute("PRAGMA cipher_version").fetchall():
+                raise StorageError("this sqlcipher3 build has no encryption; refusing to run")
             # Keep SQLCipher from printing decryption errors to stderr.
             conn.execute("PRAGMA cipher_log_level = NONE")
+            conn.execute("PRAGMA cipher_memory_security = ON")
             conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
