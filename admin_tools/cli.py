@@ -95,7 +95,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             for path in written:  # saved nothing, so the welcome must not stay behind
                 path.unlink(missing_ok=True)
             raise
-        print(f"Enrolled. Give {out} to the new PC and run 'officevault accept {out.name}' there.")
+        print(f"Enrolled. Give {out} to the new PC; there run 'officevault accept {out.name}'")
+        print("with the same invite code (it proves the welcome came from this office).")
         print(f"They should check the office fingerprint reads {office.fingerprint}.")
     return 0
 
@@ -111,7 +112,8 @@ def cmd_users(args: argparse.Namespace) -> int:
             return 0
         print(f"{office.office_name}  ({office.fingerprint})")
         for v in views:
-            state = f"{len(v.devices)} device(s)" if v.devices else "revoked"
+            ids = " ".join(m.device_id.hex()[:12] for m in v.devices)
+            state = f"device(s) {ids}" if v.devices else "revoked"
             print(f"  {v.user:<24} {v.role.value if v.devices else '-':<7} {state}")
     return 0
 
@@ -138,7 +140,7 @@ def cmd_role(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     with _unlock(args) as office:
-        devices = office.revoke(args.user, now(), args.reason)
+        devices = office.revoke(args.user, now(), args.reason, args.device)
         epoch = office.membership.state.current_key()
         print(f"Revoked {args.user} ({len(devices)} device(s)); every PC refuses them from now on.")
         if epoch is not None:
@@ -218,6 +220,7 @@ def build_parser() -> cliutil.Parser:
     p = sub.add_parser("revoke", help="shut a person out on every PC and rotate the vault key")
     p.add_argument("user")
     p.add_argument("--reason", default="", help="a note kept in the membership log")
+    p.add_argument("--device", default=None, help="only the device whose id starts with this")
     add_common(p)
     p.set_defaults(func=cmd_revoke)
 

@@ -28,17 +28,22 @@ def cmd_request(args: argparse.Namespace) -> int:
         )
     finally:
         pw[:] = bytes(len(pw))
-    print(f"Wrote {out}. Give it to your admin with your invite code;")
-    print("they give you back a welcome file for 'officevault accept'.")
+    print(f"Wrote {out}. Give it to your admin; they give you back a welcome file.")
+    print("Then run 'officevault accept WELCOME --code YOUR-INVITE-CODE'.")
     return 0
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
     welcome = read_capped(args.welcome, joining.MAX_WELCOME, "welcome file")
     DataDir(data_dir(args)).require_existing()
+    if args.code is not None:
+        code = args.code
+    else:
+        raw = cliutil.ask_secret("Invite code: ", "--code")
+        code = raw.decode("utf-8", "replace")
     pw = password(args)
     try:
-        office = onboarding.accept_welcome(data_dir(args), pw, kdf_profile(), welcome)
+        office = onboarding.accept_welcome(data_dir(args), pw, kdf_profile(), welcome, code)
     finally:
         pw[:] = bytes(len(pw))
     with office:
@@ -88,6 +93,7 @@ def build_parser() -> cliutil.Parser:
 
     p = sub.add_parser("accept", help="join the office with the welcome file from your admin")
     p.add_argument("welcome", type=Path)
+    p.add_argument("--code", default=None, help="your invite code (default: ask)")
     add_common(p)
     p.set_defaults(func=cmd_accept)
 

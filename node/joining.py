@@ -7,9 +7,14 @@ including the new device's enrolment.
 
 The network layer carries these over a channel authenticated by the invite
 code; the CLI can also carry them as files (a USB stick) where the LAN is
-out of reach. On their own, a welcome file proves nothing about which office
-made it: `officevault accept` prints the office fingerprint for the user to
-compare with the one the admin reads out.
+out of reach. A welcome file is authenticated by the invite code too: it
+carries a MAC over the office root key and the exact request it answers,
+keyed by Argon2id of the code's secret words (salted with the request), so
+a welcome made by anyone without the code, or for another PC, is refused
+before its root key is pinned. The code has only 24 bits: the Argon2id cost
+makes an offline search of a captured welcome take about a CPU-month, and
+the invite is used up by then. The fingerprint check by eye stays as a
+second line of defence.
 """
 
 from __future__ import annotations
@@ -43,6 +48,32 @@ class Welcome:
     office_name: str
     root_public: bytes
     records: tuple[bytes, ...]
+    mac: bytes
+
+
+MAC_DOMAIN = b"OfficeVault welcome mac v1"
+
+
+def welcome_mac(code_secret: bytes, root_public: bytes, request: bytes) -> bytes:
+    """MAC binding an office root to the request it answers, keyed by the invite code."""
+    salt = crypto.digest(MAC_DOMAIN, request)[: crypto.SALT_SIZE]
+    key = crypto.argon2id(
+        code_secret, salt, crypto.ARGON2ID_OPS_INTERACTIVE, crypto.ARGON2ID_MEM_INTERACTIVE
+    )
+    try:
+        return bytes(
+            crypto.subkey(key, MAC_DOMAIN + root_public + crypto.digest(MAC_DOMAIN, request))
+        )
+    finally:
+        crypto.wipe(key)
+
+
+def check_welcome(welcome: Welcome, code_secret: bytes, request: bytes) -> None:
+    if not crypto.equal(welcome_mac(code_secret, welcome.root_public, request), welcome.mac):
+        raise PeerError(
+            "this welcome does not match the invite code and this PC "
+            "(wrong code, a welcome for another PC, or a forged file)"
+        )
 
 
 def make_request(user: str, key: crypto.SigningKeyPair, box_public: bytes) -> bytes:
@@ -76,6 +107,7 @@ def make_welcome(welcome: Welcome) -> bytes:
             "office_name": welcome.office_name,
             "root_public": welcome.root_public,
             "records": list(welcome.records),
+            "mac": welcome.mac,
         }
     )
 
@@ -85,7 +117,7 @@ def read_welcome(data: bytes) -> Welcome:
         raise PeerError("that is not an OfficeVault welcome file")
     try:
         f = Fields(codec.decode(data[len(WELCOME_MAGIC) :]), "welcome").exactly(
-            "office_name", "root_public", "records"
+            "office_name", "root_public", "records", "mac"
         )
         blobs = f.array("records", 100_000)
         if not all(isinstance(b, bytes) for b in blobs):
@@ -94,6 +126,7 @@ def read_welcome(data: bytes) -> Welcome:
             f.text("office_name", 128),
             f.blob("root_public", 32),
             tuple(b for b in blobs if isinstance(b, bytes)),
+            f.blob("mac", crypto.KEY_SIZE),
         )
     except DecodeError:
         raise PeerError("the welcome file is damaged") from None

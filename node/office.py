@@ -135,6 +135,9 @@ class Office:
     def invite(self, user: str, role: Role, lifetime: int, now: int) -> invites.InviteCode:
         self._require_admin("invite people")
         check_name(user)
+        for other in self.users():
+            if other.user != user and other.user.casefold() == user.casefold():
+                raise UserError(f"a user named {other.user!r} exists; use that exact name")
         if role is Role.ADMIN and self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
         state = self.membership.state
@@ -182,9 +185,9 @@ class Office:
         record = self.admit(request_data, role, now, None, invite_id=issued.invite.invite_id)
         self.stage([record])
         everything = (*self.store.records(), record)
-        deliver(
-            joining.make_welcome(joining.Welcome(self.office_name, self.root_public, everything))
-        )
+        mac = joining.welcome_mac(code.secret, self.root_public, request_data)
+        welcome = joining.Welcome(self.office_name, self.root_public, everything, mac)
+        deliver(joining.make_welcome(welcome))
         self.commit([record])
 
     def set_role(self, user: str, role: Role, now: int) -> list[bytes]:
@@ -206,23 +209,39 @@ class Office:
         self.commit(out)
         return [m.device_id for m in view.devices]
 
-    def revoke(self, user: str, now: int, reason: str = "") -> list[bytes]:
-        """Revoke every device of `user`, then rotate the vault key away from them.
+    def revoke(
+        self, user: str, now: int, reason: str = "", device: str | None = None
+    ) -> list[bytes]:
+        """Revoke `user`'s devices (or the one whose id starts with `device`), then rotate.
 
         Members are revoked by this admin device; admins only by the office root.
         """
         self._require_admin("revoke people")
         view = self._user(user)
-        self._keep_an_admin(view, "revoke them")
+        targets = list(view.devices)
+        if device is not None:
+            targets = [m for m in targets if m.device_id.hex().startswith(device.lower())]
+            if len(device) < 6 or len(targets) != 1:
+                raise NotFoundError(
+                    f"no single active device of {user!r} starts with {device!r} "
+                    "(give at least 6 hex digits; see 'vault-admin users --json')"
+                )
+        if any(m.device_id == self.identity.device_id for m in targets):
+            raise UserError("this PC cannot revoke itself; do it from another admin PC")
+        remaining = [m for m in self.membership.state.admins() if m not in targets]
+        if any(m.role is Role.ADMIN for m in targets) and not remaining:
+            raise UserError(
+                f"{user} is the last admin; make someone else admin before you revoke them"
+            )
         out = []
-        for m in view.devices:
+        for m in targets:
             payload = Revoke(m.device_id, self._cutoff(m.device_id), reason[:256])
             if m.role is Role.ADMIN:
                 out.append(self.sign_root(list(self.membership.heads), now, payload))
             else:
                 out.append(self._sign_device(now, payload))
         self.commit([*out, self.rotation(now, self.stage(out))])
-        return [m.device_id for m in view.devices]
+        return [m.device_id for m in targets]
 
     # -- internals ---------------------------------------------------------------
     def _require_admin(self, act: str) -> None:

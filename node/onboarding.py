@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from node import crypto, joining, keystore, records, recovery, tokens
+from node import crypto, invites, joining, keystore, records, recovery, tokens
 from node.datadir import DataDir
 from node.errors import PeerError, StorageError
 from node.identity import Identity, check_name
@@ -123,12 +123,16 @@ def new_device(
 
 
 def accept_welcome(
-    path: Path, password: bytearray, profile: KdfProfile, welcome_data: bytes
+    path: Path, password: bytearray, profile: KdfProfile, welcome_data: bytes, code_text: str
 ) -> Office:
-    """The new PC's second half: pin the office root and take the membership log."""
+    """The new PC's second half: check the welcome against the invite code, pin the
+    office root, and take the membership log."""
+    code = invites.parse_code(code_text)
     welcome = joining.read_welcome(welcome_data)
     datadir, store, identity = open_device(path, password, profile)
     try:
+        user = (store.get_meta(META_USER) or b"").decode("utf-8", "replace")
+        joining.check_welcome(welcome, code.secret, identity.request(user))
         pinned = store.get_meta(META_ROOT)
         if pinned is not None and pinned != welcome.root_public:
             raise PeerError("this welcome is from another office than the one this PC joined")

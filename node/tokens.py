@@ -17,6 +17,7 @@ up through a callback that answers "what was this issuer when it signed?".
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,7 +106,13 @@ IssuerLookup = Callable[[bytes], Issuer | None]
 
 
 def valid_user_name(name: str) -> bool:
-    return 0 < len(name) <= MAX_NAME and name.isprintable() and name.strip() == name
+    """1-64 printable characters, no edge spaces, in Unicode NFC (one spelling per name)."""
+    return (
+        0 < len(name) <= MAX_NAME
+        and name.isprintable()
+        and name.strip() == name
+        and unicodedata.is_normalized("NFC", name)
+    )
 
 
 def issue(cap: Capability, issuer: crypto.SigningKeyPair) -> bytes:
