@@ -47,7 +47,11 @@ class InviteCode:
 
 
 def new_code(taken: set[int]) -> InviteCode:
-    """A fresh code whose nameplate no earlier invite used (short while it can be)."""
+    """A fresh code whose nameplate no open invite uses (short while it can be).
+
+    A nameplate of a used or expired invite may come back: `redeem` tells
+    invites apart by their secret words, and prefers the open one.
+    """
     for limit in (99, 999, MAX_NAMEPLATE):
         free = [n for n in range(1, limit + 1) if n not in taken]
         if free:

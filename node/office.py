@@ -141,7 +141,12 @@ class Office:
         if role is Role.ADMIN and self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
         state = self.membership.state
-        code = invites.new_code({i.invite.nameplate for i in state.invites.values()})
+        live = {
+            i.invite.nameplate
+            for i in state.invites.values()
+            if i.invite.invite_id not in state.consumed and now <= i.invite.expires
+        }
+        code = invites.new_code(live)
         recipients = {m.device_id: m.capability.box_public for m in state.admins()}
         recipients[self.office_id] = crypto.box_public_of_signing_key(self.root_public)
         invite = Invite(
