@@ -12,20 +12,29 @@ I-1). How it decides:
 2. Records form a DAG by their `parents`. Each record is judged against the
    state of its own causal past (the records its author had seen), which
    never changes once the record exists.
-3. Phase A judges the records the office root signed: genesis, enrolments,
-   every role change, and revocations of anyone. Only the root makes,
-   unmakes or revokes admins.
-4. Phase B judges what admin devices sign: member enrolments, vault-key
-   rotations, invites, and revocations of members. On top of the
-   causal-past check, a record made concurrently with a root revocation or
-   demotion of its signer (neither had seen the other) is dropped: the
-   removal is the cut-off. Revocations are exempt from the cut-off, so a
-   valid revocation stays valid forever: revocation is sticky, and only a
-   fresh enrolment with new keys (a new device id) brings a person back.
-   The price: a revoked admin's key can still sign back-dated revocations
-   of members (never of admins); peers refuse its connections, so such a
-   record can only arrive through another enrolled device, and the harm is
-   a re-enrolment, never access.
+3. Phase A judges, in causal order, the records the office root signed
+   (genesis, enrolments, every role change, revocations of anyone) and the
+   revocations admins signed, so root records see admin revocations in their
+   past. Only the root makes, unmakes or revokes admins: an admin's
+   revocation fails if the root named its target admin in any record that
+   had not seen the revocation (a fact of signatures and the graph, so a
+   back-dated past cannot dodge it). Enrolments carry the device's own
+   signed request, so no one can enrol a device under another name or box
+   key; an enrolment token has serial 1.
+4. Phase B judges the other records admins sign: member enrolments,
+   vault-key rotations, invites. On top of the causal-past check, a record
+   made concurrently with a root revocation or demotion of its signer
+   (neither had seen the other) is dropped: the removal is the cut-off.
+5. Revocations are never cut off, so a valid revocation stays valid: a
+   revoked device id is never re-admitted (only a fresh enrolment with new
+   keys brings a person back). The exceptions are deliberate: the root
+   outranks an admin, so an admin's revocation of a device the root made
+   admin concurrently does not stand. The price of stickiness: a revoked
+   admin's key can still sign back-dated revocations of members (never of
+   admins); peers refuse its connections, so such a record can only arrive
+   through another enrolled device, and the harm is a re-enrolment.
+6. Every record's time is at least its parents' times, so an admin whose
+   capability expired cannot sign "in the past" on top of new records.
 
 Last-admin protection: a revocation or demotion is invalid if, in its causal
 past, its target is the only active admin. Since only the root removes
@@ -34,7 +43,8 @@ admins, two admins can never remove each other at once; and the root itself
 revocable.
 
 The vault key: every `rotate` seals a fresh key to each remaining device and
-to the office root; the current key is the highest (epoch, key id).
+to the office root, with the epoch after the newest; the current key is the
+highest (epoch, key id) that no revoked device can open.
 """
 
 from __future__ import annotations
@@ -95,9 +105,11 @@ class _Folder:
         self.cache = cache
         self.invalid: dict[bytes, str] = {}
         self.broken: dict[bytes, str] = {}
-        # Every device a root-signed token ever named as admin: only the root may
-        # revoke these. A fact of signatures alone, so it needs no judging.
-        self.root_named_admins: set[bytes] = set()
+        # Device -> root-signed records whose token names it admin. A fact of
+        # signatures alone, so it needs no judging (see _admin_named_before).
+        self.root_named_admins: dict[bytes, list[bytes]] = {}
+        self.index: dict[bytes, int] = {}
+        self.ancestors: dict[bytes, int] = {}
         self.times: dict[bytes, int] = {}
         self.pending: dict[bytes, str] = {}
 
@@ -171,7 +183,7 @@ class _Folder:
             return
         device_keys[cap.device_id] = cap.sign_public
         if cap.role is Role.ADMIN:
-            self.root_named_admins.add(cap.device_id)
+            self.root_named_admins.setdefault(cap.device_id, []).append(rec.id)
 
     # -- causal order ---------------------------------------------------------
     def _order(self, verified: dict[bytes, Record]) -> tuple[list[Record], dict[bytes, int]]:
@@ -195,13 +207,14 @@ class _Folder:
                 self.pending[rid] = "waits for a record it names as parent"
         order = sorted((verified[r] for r in height), key=lambda r: (height[r.id], r.id))
         self.times = {r.id: r.at for r in order}
-        index = {r.id: i for i, r in enumerate(order)}
+        self.index = index = {r.id: i for i, r in enumerate(order)}
         ancestors: dict[bytes, int] = {}
         for rec in order:
             mask = 0
             for p in rec.parents:
                 mask |= ancestors[p] | (1 << index[p])
             ancestors[rec.id] = mask
+        self.ancestors = ancestors
         return order, ancestors
 
     def _genesis(self, order: list[Record]) -> Record | None:
@@ -225,7 +238,7 @@ class _Folder:
             for rec in order:
                 self.invalid[rec.id] = "no genesis record of this office"
             return valid
-        index = {r.id: i for i, r in enumerate(order)}
+        index = self.index
         gbit = 1 << index[genesis.id]
 
         in_a = [r.signer_id == self.office_id or r.kind == "revoke" for r in order]
@@ -260,6 +273,21 @@ class _Folder:
                 self._record(rec, why, valid)
             pasts.advance(i)
         return valid
+
+    def _admin_named_before(self, device_id: bytes, revoke_id: bytes) -> bool:
+        """Did the root name this device admin in a record that had not seen this revocation?
+
+        Decided on signatures and the graph alone, whatever past the revoker
+        chose: a back-dated revocation of an admin fails, and so does one made
+        concurrently with the root's promotion (the root outranks an admin).
+        A promotion made after seeing the revocation does not undo it.
+        """
+        bit = 1 << self.index[revoke_id]
+        return any(
+            not self.ancestors[named] & bit
+            for named in self.root_named_admins.get(device_id, [])
+            if named in self.index
+        )
 
     def parent_time(self, rec: Record) -> int:
         return max((self.times[p] for p in rec.parents), default=rec.at)
@@ -302,8 +330,7 @@ class _Folder:
         if isinstance(p, Enroll | RoleChange):
             return self._why_token_invalid(rec, p, past)
         if isinstance(p, Revoke):
-            # Judged on root-made facts only, so the verdict never changes later.
-            if not by_root and p.device_id in self.root_named_admins:
+            if not by_root and self._admin_named_before(p.device_id, rec.id):
                 return "only the office root may revoke an admin"
             if _would_remove_last_admin(past, p.device_id):
                 return "would revoke the last admin"
@@ -376,7 +403,7 @@ class _Pasts:
         self, folder: _Folder, order: list[Record], ancestors: dict[bytes, int], valid: set[bytes]
     ) -> None:
         self.folder, self.order, self.ancestors, self.valid = folder, order, ancestors, valid
-        self.index = {r.id: i for i, r in enumerate(order)}
+        self.index = folder.index
         self.prefix = State(folder.office_id, folder.root_public)
         self.snapshots: dict[int, State] = {}
         self.current: State = self.prefix
@@ -395,6 +422,9 @@ class _Pasts:
         if mask == (1 << i) - 1:
             self.current = self.prefix
             return self.prefix
+        if not rec.parents:  # a second "genesis" or other root-less record: nothing before it
+            self.current = State(self.folder.office_id, self.folder.root_public)
+            return self.current
         richest = max(rec.parents, key=lambda p: (self.ancestors[p].bit_count(), p))
         j = self.index[richest]
         state = self.snapshots[j].copy()

@@ -332,11 +332,10 @@ class Office:
         """A fresh vault key sealed to every active device of `base` (default: now)."""
         base = base or self.membership
         state = base.state
-        current = state.current_key()
         key = bytearray(crypto.random_bytes(crypto.KEY_SIZE))
         try:
             payload = Rotate(
-                epoch=(current.epoch + 1) if current else 1,
+                epoch=state.max_epoch() + 1,
                 key_id=crypto.random_bytes(crypto.ID_SIZE),
                 sealed={
                     m.device_id: crypto.seal(m.capability.box_public, key)

@@ -1,7 +1,10 @@
 """Builders shared by the membership fold tests (a plain module, not a conftest).
 
 Records are built directly with `records.sign`; `after=` lists the records their
-author had seen (the parents). `None` as a signer means the office root.
+author had seen (the parents). `None` as a signer means the office root. Every
+enrolment carries the enrolled device's own signed join request; by default the
+genuine one (what an attacker can copy from the log), which names the device's
+real box key.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from node import crypto, records, tokens
-from node.membership import Membership, fold
+from node import crypto, joining, records, tokens
+from node.membership import Membership, State, fold
 from node.records import Enroll, Genesis, Invite, Payload, Revoke, RoleChange, Rotate
 from node.tokens import Capability, Role
 from tests.conftest import T0
@@ -61,12 +64,21 @@ def genesis(name: str = "Acme Ltd", at: int = T0) -> bytes:
     return sign(None, [], at, Genesis(name, ROOT.public))
 
 
-def token(dev: Device, user: str, role: Role, issuer: Signer, at: int, serial: int = 1) -> bytes:
+def token(
+    dev: Device,
+    user: str,
+    role: Role,
+    issuer: Signer,
+    at: int,
+    serial: int = 1,
+    box_public: bytes | None = None,
+) -> bytes:
+    """A capability for `dev` (with its own box key unless `box_public` is given)."""
     cap = Capability(
         office_id=OFFICE,
         device_id=dev.id,
         sign_public=dev.sign.public,
-        box_public=dev.box.public,
+        box_public=dev.box.public if box_public is None else box_public,
         user=user,
         role=role,
         not_before=at,
@@ -77,6 +89,11 @@ def token(dev: Device, user: str, role: Role, issuer: Signer, at: int, serial: i
     return tokens.issue(cap, ROOT if issuer is None else issuer.sign)
 
 
+def request(dev: Device, user: str) -> bytes:
+    """`dev`'s genuine join request: signed by its own key, naming its own box key."""
+    return joining.make_request(user, dev.sign, dev.box.public)
+
+
 def enroll(
     signer: Signer,
     dev: Device,
@@ -85,8 +102,16 @@ def enroll(
     after: Sequence[bytes],
     at: int,
     invite_id: bytes | None = None,
+    *,
+    serial: int = 1,
+    box_public: bytes | None = None,
+    join_request: bytes | None = None,
 ) -> bytes:
-    return sign(signer, after, at, Enroll(token(dev, user, role, signer, at), invite_id, {}))
+    """An enrolment of `dev`; `box_public` puts another box key in its token, and
+    `join_request` replaces the device's genuine request (`request(dev, user)`)."""
+    tok = token(dev, user, role, signer, at, serial, box_public)
+    req = request(dev, user) if join_request is None else join_request
+    return sign(signer, after, at, Enroll(tok, req, invite_id, {}))
 
 
 def role_change(
@@ -113,6 +138,24 @@ def rotate(
         root_sealed=crypto.seal(ROOT_BOX, key),
     )
     return sign(signer, after, at, payload)
+
+
+def rotate_for(
+    signer: Signer, state: State, after: Sequence[bytes], at: int
+) -> tuple[bytes, bytes]:
+    """The rotation an honest admin's node makes: the next epoch after the newest one,
+    a fresh key sealed to the box key the fold holds for each active device. Returns
+    the record and the key."""
+    key = crypto.random_bytes(crypto.KEY_SIZE)
+    payload = Rotate(
+        epoch=state.max_epoch() + 1,
+        key_id=crypto.key_id(b"test vault key", key),
+        sealed={
+            m.device_id: crypto.seal(m.capability.box_public, key) for m in state.active_members()
+        },
+        root_sealed=crypto.seal(ROOT_BOX, key),
+    )
+    return sign(signer, after, at, payload), key
 
 
 def invite(
@@ -191,8 +234,8 @@ def office_log() -> OfficeLog:
     """Admins A, B (concurrent enrolments), members, an invite, a promotion, an admin
     revoking a member, an admin trying to revoke an admin, a demotion with concurrent
     acts (an enrolment, cut off; a revocation, exempt), a re-promotion followed by an
-    act, a root revocation of an admin with a concurrent (cut-off) invite, and records
-    that are pending or broken."""
+    act, a root revocation of an admin with a concurrent (cut-off) invite, a rotation
+    away from the revoked, and records that are pending or broken."""
     r: dict[str, bytes] = {}
     r["g"] = g = genesis()
     r["ea"] = ea = enroll(None, A, "alice", Role.ADMIN, [g], T0 + 10)
@@ -208,21 +251,23 @@ def office_log() -> OfficeLog:
     r["b_rv_e"] = revoke(B, E, [rot2], T0 + 72)  # an admin revoking an admin: invalid
     r["dma"] = dma = role_change(A, "alice", Role.MEMBER, 2, [rot2], T0 + 80)
     r["late_a"] = enroll(A, F, "frank", Role.MEMBER, [rot2], T0 + 81)  # concurrent with "dma"
-    r["late_rv"] = revoke(A, C, [rot2], T0 + 82)  # concurrent with "dma", but a revocation
+    r["late_rv"] = late_rv = revoke(A, C, [rot2], T0 + 82)  # concurrent with "dma"; sticks
     r["pa"] = pa = role_change(A, "alice", Role.ADMIN, 3, [dma], T0 + 90)
     r["ena"] = ena = enroll(A, N, "nina", Role.MEMBER, [pa], T0 + 91)  # re-promoted, acts
-    r["rvb"] = revoke(None, B, [ena], T0 + 100)
+    r["rvb"] = rvb = revoke(None, B, [ena], T0 + 100)
     r["late_b"] = invite(B, INVITE_2, "gina", [rot2], T0 + 101, T0 + 86_400)  # vs "rvb"
     r["by_c"] = revoke(C, E, [rot2], T0 + 90)  # C was enrolled by an admin: key unknown
     phantom = enroll(None, M, "mallory", Role.MEMBER, [rot2], T0 + 95)  # never delivered
     r["orphan"] = enroll(None, G, "gina", Role.MEMBER, [phantom], T0 + 96)
     r["flipped"] = flip(ee, len(ee) - 3)
+    # B and C, revoked, hold "rot2": a new key for those who remain.
+    r["rot3"] = rotate(A, 3, [A, E, N], [rvb, late_rv], T0 + 110)
     return OfficeLog(r)
 
 
 OFFICE_LOG_VALID = (
     *("g", "ea", "eb", "rot1", "inv", "ec", "ed", "ee", "pe", "rvd", "rot2"),
-    *("dma", "late_rv", "pa", "ena", "rvb"),
+    *("dma", "late_rv", "pa", "ena", "rvb", "rot3"),
 )
 OFFICE_LOG_INVALID = ("b_rv_e", "late_a", "late_b")
 
@@ -238,48 +283,69 @@ class AfterRevoke:
     doomed: frozenset[bytes]  # pool records that must never be valid
 
 
-def _attempts(after: Sequence[bytes], at: int, post: bool) -> list[tuple[bytes, bool]]:
+def _attempts(
+    x_admin: bool, after: Sequence[bytes], at: int, post: bool
+) -> list[tuple[bytes, bool]]:
     """Records trying to bring X back (or to act as X), made seeing `after`; paired with
     "must never be valid". Made before seeing the revocation (`post` false), some are
-    legitimately concurrent; every re-enrolment of X's keys, every enrolment or
-    rotation X signs, and every admin-signed revocation of an admin is doomed."""
-    readmit_by_root = enroll(None, X, "xavier", Role.ADMIN, after, at + 2)
+    legitimately concurrent: a duplicate enrolment of X with its own keys and request
+    may count, but never makes X active again. Every enrolment of X with another serial
+    or box key, every enrolment or rotation X signs, and every admin-signed revocation
+    of an admin is doomed."""
+    x_role = Role.ADMIN if x_admin else Role.MEMBER
+    readmit_by_root = enroll(None, X, "xavier", x_role, after, at + 2)
     readmit_by_b = enroll(B, X, "xavier", Role.MEMBER, after, at + 3)
-    return [
-        (role_change(X, "xavier", Role.ADMIN, 2, after, at), post),
+    pairs = [
         (role_change(X, "xavier", Role.MEMBER, 3, after, at + 1), post),
-        (readmit_by_root, True),
-        (readmit_by_b, True),
-        (enroll(A, X, "xavier", Role.MEMBER, after, at + 4), True),
+        (readmit_by_root, post),
+        (readmit_by_b, post),
+        (enroll(A, X, "xavier", Role.MEMBER, after, at + 4), post),
+        (enroll(B, X, "xavier", Role.MEMBER, after, at + 14, serial=2**40), True),
+        (enroll(B, X, "xavier", Role.MEMBER, after, at + 15, box_public=M.box.public), True),
         (rotate(B, 1, [A, B, X, M], after, at + 5), post),
         (rotate(A, 1, [A, X], after, at + 6), post),
         (revoke(B, A, after, at + 7), True),  # only the root revokes admins
         (revoke(None, A, after, at + 8), False),
         (revoke(B, M, after, at + 9), False),
         (revoke(X, A, after, at + 10), True),
-        (revoke(X, M, after, at + 11), post),  # back-dated member revocation: residual
+        # A back-dated revocation of a member by a revoked admin: the documented residual.
+        (revoke(X, M, after, at + 11), post if x_admin else True),
         (enroll(X, N, "nina", Role.MEMBER, after, at + 12), True),
         (rotate(X, 1, [X, M], after, at + 13), True),
         # Built on a re-admission attempt:
         (rotate(B, 1, [B, X], [readmit_by_b, *after], at + 20), post),
-        (role_change(X, "xavier", Role.ADMIN, 4, [readmit_by_root, *after], at + 21), post),
         (enroll(X, N, "nina", Role.MEMBER, [readmit_by_root, *after], at + 22), True),
     ]
+    if x_admin:
+        # For a member X an admin revoked, root tokens naming X admin are left out:
+        # made concurrently, one voids the admin's revocation by design (only the root
+        # revokes admins); made after it, see test_root_sees_admin_revocations_in_its_past.
+        pairs += [
+            (role_change(X, "xavier", Role.ADMIN, 2, after, at), post),
+            (role_change(X, "xavier", Role.ADMIN, 4, [readmit_by_root, *after], at + 21), post),
+        ]
+    else:
+        pairs.append(
+            (role_change(X, "xavier", Role.MEMBER, 4, [readmit_by_root, *after], at + 21), post)
+        )
+    return pairs
 
 
 @functools.cache
-def after_revoke() -> AfterRevoke:
-    """Admins A, B, X and member M; the office root revokes X. Then a pool of records
-    that try to bring X back, each made both before ("backdated") and after seeing
-    the revocation."""
+def after_revoke(by_root: bool = True) -> AfterRevoke:
+    """Admins A, B, member M and X, an admin (`by_root`: the office root revokes it) or a
+    member the root enrolled (else admin A revokes it). Then a pool of records that try
+    to bring X back, each made both before ("backdated") and after seeing the
+    revocation."""
     g = genesis()
     ea = enroll(None, A, "alice", Role.ADMIN, [g], T0 + 1)
     eb = enroll(None, B, "bob", Role.ADMIN, [g], T0 + 2)
-    ex = enroll(None, X, "xavier", Role.ADMIN, [g], T0 + 3)
+    ex = enroll(None, X, "xavier", Role.ADMIN if by_root else Role.MEMBER, [g], T0 + 3)
     em = enroll(A, M, "mia", Role.MEMBER, [ea, eb, ex], T0 + 4)
     pre = [ea, eb, ex, em]
-    rv = revoke(None, X, pre, T0 + 100)
-    pairs = _attempts(pre, T0 + 50, post=False) + _attempts([rv], T0 + 150, post=True)
+    rv = revoke(None if by_root else A, X, pre, T0 + 100)
+    pairs = _attempts(by_root, pre, T0 + 50, post=False)
+    pairs += _attempts(by_root, [rv], T0 + 150, post=True)
     return AfterRevoke(
         base=[g, *pre],
         revocation=rv,

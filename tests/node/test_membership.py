@@ -6,7 +6,10 @@ other; a revoked or demoted admin cannot act by backdating, except for the
 documented residual (back-dated revocations of members); a re-promoted admin can
 act again; the last admin cannot be removed; forged, tampered, orphaned and
 replayed records have no effect; only admins write membership and only the root
-changes roles. The Hypothesis properties are in test_membership_props.py.
+changes roles. The Hypothesis properties are in test_membership_props.py; the
+attacks a security review confirmed against the previous fold (back-dating,
+re-enrolment with another box key, leaky rotations, times running backwards) are
+in test_membership_attacks.py.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from tests.node.membership_builders import (
     genesis,
     genesis_after,
     invite,
+    request,
     revoke,
     rid,
     role_change,
@@ -344,15 +348,21 @@ def test_record_not_descending_from_genesis_is_invalid() -> None:
 
 def test_replayed_old_token_in_a_new_record_is_refused() -> None:
     """SECURITY_TESTS 15: an old capability re-wrapped in a new record does not undo a
-    later change (role change must raise the serial; a device is enrolled once)."""
+    later change. A role change must raise the serial; an enrolment (serial 1, with
+    the device's own request copied from the log) may count again, but a device's
+    current token is its highest serial, so it changes nothing."""
     g, ea, eb = start(2)
     demote = role_change(B, "bob", Role.MEMBER, 2, [ea, eb], T0 + 10)
     old_admin_token = token(B, "bob", Role.ADMIN, None, T0 + 2)
     replay_role = sign(None, [demote], T0 + 20, RoleChange(old_admin_token))
-    replay_enrol = sign(None, [demote], T0 + 21, Enroll(old_admin_token, None, {}))
+    replay_enrol = sign(
+        None, [demote], T0 + 21, Enroll(old_admin_token, request(B, "bob"), None, {})
+    )
     m = fold_(g, ea, eb, demote, replay_role, replay_enrol)
-    assert {rid(replay_role), rid(replay_enrol)} <= set(m.invalid)
+    assert "does not raise the serial" in m.invalid[rid(replay_role)]
+    assert rid(replay_enrol) not in m.pending and rid(replay_enrol) not in m.broken
     assert active_users(m) == {"alice": Role.ADMIN, "bob": Role.MEMBER}
+    assert m.state.devices[B.id].capability.serial == 2
 
 
 # -- who may write what -------------------------------------------------------------------

@@ -3,16 +3,18 @@
 Threats covered (SECURITY_TESTS 14-15, DESIGN I-1, I-3): peers that see the same
 records in another order, with duplicates, or a few at a time must agree (also on
 conflicts: concurrent role changes, one invite used twice) and never lose a valid
-revocation; replayed records change nothing; a device the office root revoked
-never comes back (by role token, re-enrolment with its keys, a rotation sealed to
-it, or records of its own), and only a fresh enrolment with new keys brings the
-person back. The deterministic rules are in test_membership.py.
+revocation; replayed records change nothing; a device the office root (or an
+admin) revoked never comes back (by role token, re-enrolment with its keys, a
+rotation sealed to it, or records of its own), no vault key it holds is current,
+and only a fresh enrolment with new keys brings the person back. The deterministic
+rules are in test_membership.py.
 """
 
 from __future__ import annotations
 
 import functools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -59,7 +61,7 @@ def test_office_log_folds_as_designed() -> None:
     assert "only the office root may revoke an admin" in m.invalid[rid(log["b_rv_e"])]
     assert set(m.pending) == log.ids("by_c", "orphan")
     assert set(m.broken) == {rid(log["flipped"])}
-    assert set(m.heads) == log.ids("b_rv_e", "late_a", "late_rv", "rvb", "late_b")
+    assert set(m.heads) == log.ids("b_rv_e", "late_a", "late_b", "rot3")
     assert m.genesis == rid(log["g"])
     assert active_users(m) == {"alice": Role.ADMIN, "erin": Role.ADMIN, "nina": Role.MEMBER}
     assert set(m.state.revoked) == {B.id, C.id, D.id}
@@ -67,7 +69,11 @@ def test_office_log_folds_as_designed() -> None:
     assert m.state.consumed == {INVITE_ID: C.id}
     assert set(m.state.invites) == {INVITE_ID}
     key = m.state.current_key()
-    assert key is not None and key.epoch == 2 and key.record_id == rid(log["rot2"])
+    assert key is not None and key.epoch == 3 and key.record_id == rid(log["rot3"])
+    assert not m.state.needs_rotation()
+    before = fold_(*(blob for name, blob in log.named.items() if name != "rot3")).state
+    assert before.current_key() is None, "every key was sealed to B or C, revoked since"
+    assert before.needs_rotation()
 
 
 @settings(max_examples=60, deadline=None)
@@ -163,11 +169,17 @@ def test_same_invite_used_twice_concurrently_folds_identically(data: st.DataObje
 # -- revocation is sticky ----------------------------------------------------------
 
 
-def test_revocation_fixture_is_live() -> None:
-    """Control for the property below: X is active before the root revokes it, and
-    some pool records are valid on their own (so they are really judged, not just
-    ignored), including a back-dated revocation of a member signed by X."""
-    s = after_revoke()
+REVOKERS = pytest.mark.parametrize(
+    "by_root", [True, False], ids=["root-revokes-admin", "admin-revokes-member"]
+)
+
+
+@REVOKERS
+def test_revocation_fixture_is_live(by_root: bool) -> None:
+    """Control for the property below: X is active before it is revoked, and some pool
+    records are valid on their own (so they are really judged, not just ignored),
+    including, for a revoked admin, a back-dated revocation of a member signed by X."""
+    s = after_revoke(by_root)
     assert fold_(*s.base).state.active(X.id) is not None
     m = fold_(*s.base, s.revocation, *s.pool)
     assert rid(s.revocation) in m.valid
@@ -176,18 +188,25 @@ def test_revocation_fixture_is_live() -> None:
     assert not live & s.doomed
     assert not set(m.pending) & {rid(b) for b in s.pool}
     by_x = {rid(b) for b in s.pool if b[: len(X.id)] == X.id}  # a record starts with its signer
-    assert by_x & live, "X's back-dated revocation of a member is valid (documented residual)"
+    if by_root:
+        assert by_x & live, "X's back-dated revocation of a member is valid (documented residual)"
+    else:
+        assert by_x and not by_x & live, "a member signs no membership record"
+        assert A.id in m.state.revoked, "the revoker's own revocation is in the pool"
 
 
-@settings(max_examples=80, deadline=None)
+@REVOKERS
+@settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_revoked_device_is_never_readmitted(data: st.DataObject) -> None:
-    """I-3, sticky revocation by the root: no role token, re-enrolment with the same
-    keys, rotation sealed to it, root or admin revocation of anyone else, or record of
-    its own ever makes a revoked device active again; none of the attempts made after
-    seeing the revocation counts, and no admin-signed revocation of an admin ever
-    does; a fresh enrolment with new keys does bring the person back."""
-    s = after_revoke()
+def test_revoked_device_is_never_readmitted(by_root: bool, data: st.DataObject) -> None:
+    """I-3, sticky revocation, by the root (of an admin) or by an admin (of a member):
+    no role token, re-enrolment with the same keys (or with another box key or serial),
+    rotation sealed to it, root or admin revocation of anyone else (the revoker
+    included), or record of its own ever makes a revoked device active again; none of
+    the attempts made after seeing the revocation counts, and no admin-signed
+    revocation of an admin ever does; a fresh enrolment with new keys does bring the
+    person back."""
+    s = after_revoke(by_root)
     chosen = data.draw(st.lists(st.sampled_from(s.pool), max_size=12), label="attempts")
     blobs = data.draw(st.permutations([*s.base, s.revocation, *chosen]), label="order")
     m = fold_(*blobs)
@@ -197,6 +216,8 @@ def test_revoked_device_is_never_readmitted(data: st.DataObject) -> None:
     assert X.id not in {member.device_id for member in m.state.active_members()}
     assert not s.doomed & set(m.valid)
     assert B.id in {a.device_id for a in m.state.admins()}, "only the root removes admins"
+    key = m.state.current_key()
+    assert key is None or X.id not in key.sealed
 
     x2 = device(99)
     fresh = enroll(None, x2, "xavier", Role.ADMIN, [s.revocation], T0 + 500)
