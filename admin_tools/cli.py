@@ -48,7 +48,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     if args.code_file is not None:
         raw = cliutil.read_secret_file(args.code_file, "recovery code")
     else:
-        raw = cliutil.ask_secret("Recovery code: ", "--code-file")
+        raw = cliutil.ask_secret("Recovery code: ", "--code-file FILE")
     code = raw.decode("utf-8", "replace")
     raw[:] = bytes(len(raw))
     pw = password(args, new=True, prompt="New password for this device: ")

@@ -39,7 +39,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
     if args.code is not None:
         code = args.code
     else:
-        raw = cliutil.ask_secret("Invite code: ", "--code")
+        raw = cliutil.ask_secret("Invite code: ", "--code CODE")
         code = raw.decode("utf-8", "replace")
     pw = password(args)
     try:

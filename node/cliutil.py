@@ -94,10 +94,11 @@ def read_secret_file(path: Path, what: str) -> bytearray:
     return line
 
 
-def ask_secret(prompt: str, option: str = "--password-file") -> bytearray:
+def ask_secret(prompt: str, instead: str = "--password-file FILE") -> bytearray:
+    """Ask at the terminal without echo; with no terminal, say which option to use."""
     if not sys.stdin.isatty():
         what = prompt.rstrip(": ").lower()
-        raise UserError(f"no terminal to ask for the {what} on; use {option} FILE")
+        raise UserError(f"no terminal to ask for the {what} on; use {instead}")
     return bytearray(getpass.getpass(prompt).encode("utf-8"))
 
 

@@ -64,5 +64,7 @@ class DataDir:
     def remove_partial(self) -> None:
         """Undo a creation that failed half-way (only our own two files)."""
         for path in (self.keystore, self.database):
-            for suffix in ("", "-wal", "-shm", ".tmp"):
+            for suffix in ("", "-wal", "-shm"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
+            for tmp in self.path.glob(f"{path.name}.*.tmp"):
+                tmp.unlink(missing_ok=True)

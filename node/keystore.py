@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,11 @@ def seal(secrets: Secrets, password: bytearray, profile: KdfProfile) -> bytes:
             }
         )
     )
-    key = crypto.argon2id(password, salt, profile.opslimit, profile.memlimit)
+    try:
+        key = crypto.argon2id(password, salt, profile.opslimit, profile.memlimit)
+    except CryptoError:
+        crypto.wipe(payload)
+        raise StorageError("the password hash could not be computed on this machine") from None
     try:
         sealed = crypto.aead_encrypt(key, payload, header)
     finally:
@@ -193,9 +198,12 @@ def read_capped(path: Path, limit: int, what: str) -> bytes:
 
 
 def _write(path: Path, data: bytes, replace: bool) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror}") from None
+    tmp = Path(name)
+    try:
         try:
             view = memoryview(data)
             while view:  # os.write may write less than asked (a nearly full disk)

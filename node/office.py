@@ -135,9 +135,15 @@ class Office:
     def invite(self, user: str, role: Role, lifetime: int, now: int) -> invites.InviteCode:
         self._require_admin("invite people")
         check_name(user)
-        for other in self.users():
-            if other.user != user and other.user.casefold() == user.casefold():
-                raise UserError(f"a user named {other.user!r} exists; use that exact name")
+        state = self.membership.state
+        names = {v.user for v in self.users()} | {
+            i.invite.user
+            for i in state.invites.values()
+            if i.invite.invite_id not in state.consumed and now <= i.invite.expires
+        }
+        for other in names:
+            if other != user and other.casefold() == user.casefold():
+                raise UserError(f"a user named {other!r} exists or is invited; use that name")
         if role is Role.ADMIN and self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
         state = self.membership.state
@@ -233,11 +239,7 @@ class Office:
                 )
         if any(m.device_id == self.identity.device_id for m in targets):
             raise UserError("this PC cannot revoke itself; do it from another admin PC")
-        remaining = [m for m in self.membership.state.admins() if m not in targets]
-        if any(m.role is Role.ADMIN for m in targets) and not remaining:
-            raise UserError(
-                f"{user} is the last admin; make someone else admin before you revoke them"
-            )
+        # No last-admin check needed here: this PC is an admin and is never a target.
         out = []
         for m in targets:
             payload = Revoke(m.device_id, self._cutoff(m.device_id), reason[:256])

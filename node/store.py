@@ -85,12 +85,16 @@ class Store:
                 raise StorageError(f"the vault database at {path} has an unknown layout")
         except sqlcipher3.Error:
             conn.close()
+            if create:
+                path.unlink(missing_ok=True)
             raise StorageError(
                 f"the vault database at {path} is damaged or was altered "
                 "(it can be rebuilt from the office's other PCs)"
             ) from None
         except StorageError:
             conn.close()
+            if create:
+                path.unlink(missing_ok=True)
             raise
         return cls(conn, path)
 

@@ -5,6 +5,8 @@ Each test drives the installed console script with `--data-dir` and
 One office (alice admin, bob joined by file, carol's PC with a request ready)
 is built once per module; every test that changes data works on a copy.
 
+`revoke --device PREFIX` is tested end to end in tests/node/test_office.py.
+
 Error cases check what a person at the keyboard sees: exactly one line on
 stderr, a non-zero exit code, no traceback, and data on disk left as it was.
 They do not test the cryptography itself (see tests/node for that).
@@ -140,7 +142,10 @@ class Base:
     bob_code: str
     pw: Path
     bob_pw: Path
+    carol_pw: Path
     carol_req: Path
+    alice_device: str
+    bob_device: str
 
     @property
     def alice_dir(self) -> Path:
@@ -167,9 +172,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
                 "--out", "bob.req"))  # fmt: skip
     ok(cli("enroll", "--data-dir", "A", "--password-file", pw, bob_code["code"], "bob.req",
            "--out", "bob.welcome"))  # fmt: skip
-    ok(cli.node("accept", "bob.welcome", "--data-dir", "B", "--password-file", bob_pw))
+    ok(cli.node("accept", "bob.welcome", "--code", bob_code["code"], "--data-dir", "B",
+                "--password-file", bob_pw))  # fmt: skip
     ok(cli.node("request", "--data-dir", "C", "--name", "carol", "--password-file", carol_pw,
                 "--out", "carol.req"))  # fmt: skip
+    users = by_user(ok_json(cli("users", "--data-dir", "A", "--password-file", pw, "--json")))
     return Base(
         root=root,
         init=init,
@@ -179,7 +186,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
         bob_code=bob_code["code"],
         pw=pw,
         bob_pw=bob_pw,
+        carol_pw=carol_pw,
         carol_req=root / "carol.req",
+        alice_device=users["alice"]["devices"][0]["device"],
+        bob_device=users["bob"]["devices"][0]["device"],
     )
 
 
@@ -233,6 +243,8 @@ def test_recover_makes_a_new_admin_device(base: Base, cli: Cli, tmp_path: Path) 
     assert status["role"] == "admin"
     assert status["active"] is True
     assert status["fingerprint"] == base.fingerprint
+    # Enrolled by the root with its own signed request: its log verifies.
+    assert ok_json(cli("verify", "--data-dir", "D2", "--password-file", pw2, "--json"))["ok"]
 
 
 @pytest.mark.parametrize(
@@ -328,8 +340,10 @@ def test_users_lists_the_admin_and_the_joined_member(base: Base, cli: Cli, offic
 
     text = ok(cli("users", "--data-dir", office, "--password-file", base.pw)).stdout
     assert base.fingerprint in text
-    assert re.search(r"alice\s+admin\s+1 device", text), text
-    assert re.search(r"bob\s+member\s+1 device", text), text
+    # Each active device by the first 12 hex digits of its id (what --device takes).
+    alice, bob = base.alice_device[:12], base.bob_device[:12]
+    assert re.search(rf"alice\s+admin\s+device\(s\) {alice}$", text, re.MULTILINE), text
+    assert re.search(rf"bob\s+member\s+device\(s\) {bob}$", text, re.MULTILINE), text
 
 
 def test_role_then_revoke_show_in_users(base: Base, cli: Cli, office: Path) -> None:
@@ -494,7 +508,16 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
      "no OfficeVault data folder", 1),
     ("role-unknown-user", ("role", "carol", "admin", *UNLOCK), "no active user named 'carol'", 1),
     ("revoke-unknown-user", ("revoke", "carol", *UNLOCK), "no active user named 'carol'", 1),
-    ("revoke-last-admin", ("revoke", "alice", *UNLOCK), "last admin", 1),
+    ("revoke-only-admin-from-her-pc", ("revoke", "alice", *UNLOCK), "cannot revoke itself", 1),
+    ("revoke-own-device", ("revoke", "alice", "--device", "{alice_device}", *UNLOCK),
+     "this PC cannot revoke itself", 1),
+    ("invite-case-variant", ("invite", "Bob", *UNLOCK), "a user named 'bob' exists", 1),
+    ("invite-name-not-nfc", ("invite", "Zoe\u0308", *UNLOCK), "invalid user name", 1),
+    ("init-into-interrupted-setup", ("init", "--data-dir", "{interrupted}", "--office", "X",
+                                     "--admin", "a", "--password-file", PW), "delete vault.db", 1),
+    ("recover-into-interrupted-setup", ("recover", "{kit}", "--data-dir", "{interrupted}",
+                                        "--code-file", "{code}", "--password-file", PW),
+     "delete vault.db", 1),
     ("demote-last-admin", ("role", "alice", "member", *UNLOCK), "last admin", 1),
     ("role-unchanged", ("role", "bob", "member", *UNLOCK), "already a member", 1),
     ("expires-unknown-unit", ("invite", "dan", "--expires", "2y", *UNLOCK), "duration", 1),
@@ -529,6 +552,7 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
     ("invite-missing-user", ("invite", *UNLOCK), "required", 2),
     ("role-missing-role", ("role", "bob", *UNLOCK), "required", 2),
     ("role-unknown-role", ("role", "bob", "owner", *UNLOCK), "invalid choice", 2),
+    ("revoke-device-without-value", ("revoke", "bob", *UNLOCK, "--device"), "--device", 2),
     ("init-missing-office", ("init", "--admin", "a", "--data-dir", "{new}", "--password-file", PW),
      "--office", 2),
     ("unknown-option", ("users", "--bogus", *UNLOCK), "--bogus", 2),
@@ -537,8 +561,12 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
 
 @pytest.fixture
 def places(base: Base, office: Path, tmp_path: Path) -> dict[str, str]:
+    interrupted = Path(shutil.copytree(base.root / "C", tmp_path / "I"))
+    (interrupted / "keystore.ovk").unlink()  # as a crash just before the last step leaves it
     return {
         "A": str(office),
+        "interrupted": str(interrupted),
+        "alice_device": base.alice_device[:6],
         "pw": str(base.pw),
         "wrong": str(write(tmp_path / "wrong.pw", "not the password\n")),
         "empty": str(write(tmp_path / "empty.pw", "")),
@@ -563,9 +591,9 @@ def test_error_is_one_line_and_changes_nothing(
     fragment: str,
     code: int,
 ) -> None:
-    before = snapshot(office)
+    before = snapshot(office), snapshot(Path(places["interrupted"]))
     fails(cli(*(a.format(**places) for a in args)), fragment, code)
-    assert snapshot(office) == before
+    assert (snapshot(office), snapshot(Path(places["interrupted"]))) == before
     assert not (tmp_path / "new").exists()
 
 
@@ -576,7 +604,8 @@ def test_data_is_intact_after_refused_acts(
     users_before = ok_json(cli("users", *common, "--json"))
     wrong = write(tmp_path / "wrong.pw", "not the password\n")
     fails(cli("users", "--data-dir", office, "--password-file", wrong), "wrong password")
-    fails(cli("revoke", "alice", *common), "last admin")
+    fails(cli("revoke", "alice", *common), "cannot revoke itself")
+    fails(cli("role", "alice", "member", *common), "last admin")
     assert ok_json(cli("verify", *common, "--json"))["ok"] is True
     assert ok_json(cli("users", *common, "--json")) == users_before
 

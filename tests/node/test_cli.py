@@ -1,11 +1,14 @@
 """End-to-end tests of `officevault`, the employee's command line, run as a subprocess.
 
 A new PC joins by file: `officevault request` makes its keys and a join
-request, the admin runs `vault-admin enroll`, and `officevault accept` takes
-the welcome file. These tests drive that path and the errors a person can
-meet on it: exactly one line on stderr, a non-zero exit code, no traceback,
-and the device's files left as they were. One office is built per module;
-tests that change a data dir work on a copy.
+request, the admin runs `vault-admin enroll`, and `officevault accept
+WELCOME --code CODE` takes the welcome file, which it checks against the
+invite code (a welcome for another PC, made with another code, or forged by
+someone without the code is refused before anything is pinned). These tests
+drive that path and the errors a person can meet on it: exactly one line on
+stderr, a non-zero exit code, no traceback, and the device's files left as
+they were. One office is built per module; tests that change a data dir
+work on a copy.
 """
 
 from __future__ import annotations
@@ -13,15 +16,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from node import joining, keystore, onboarding
+from node.invites import InviteCode
+from node.tokens import Role
+from node.wordlist import WORDS
 
 PASSWORD = "correct horse battery staple"
 BOB_PASSWORD = "bob's own password"
@@ -112,6 +123,8 @@ class Base:
     fingerprint: str
     request: Proc
     accept: Proc
+    bob_code: str
+    carl_code: str
     pw: Path
     bob_pw: Path
     carl_pw: Path
@@ -122,7 +135,11 @@ class Base:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
-    """Acme Ltd at A (alice); bob's PC at B, joined by file; carl's PC at P, requested only."""
+    """Acme Ltd at A (alice); bob's PC at B, joined by file; carl's PC at P, requested only.
+
+    carl.welcome (with carl_code) was made on a copy of A ("A+carl"): A itself never
+    enrolled carl, and P has not accepted it.
+    """
     root = tmp_path_factory.mktemp("office")
     cli = Cli(root, _module_env())
     pw = write(root / "alice.pw", PASSWORD + "\n")
@@ -136,10 +153,17 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
                      "--out", "bob.req"))  # fmt: skip
     ok(cli.admin("enroll", code["code"], "bob.req", "--data-dir", "A", "--password-file", pw,
                  "--out", "bob.welcome"))  # fmt: skip
-    accept = ok(cli("accept", "bob.welcome", "--data-dir", "B", "--password-file", bob_pw))
+    accept = ok(cli("accept", "bob.welcome", "--code", code["code"], "--data-dir", "B",
+                    "--password-file", bob_pw))  # fmt: skip
     ok(cli("request", "--data-dir", "P", "--name", "carl", "--password-file", carl_pw,
            "--out", "carl.req"))  # fmt: skip
-    return Base(root, users["fingerprint"], request, accept, pw, bob_pw, carl_pw)
+    shutil.copytree(root / "A", root / "A+carl")
+    carl = ok_json(cli.admin("invite", "carl", "--data-dir", "A+carl", "--password-file", pw,
+                             "--json"))  # fmt: skip
+    ok(cli.admin("enroll", carl["code"], "carl.req", "--data-dir", "A+carl", "--password-file", pw,
+                 "--out", "carl.welcome"))  # fmt: skip
+    return Base(root, users["fingerprint"], request, accept, code["code"], carl["code"], pw,
+                bob_pw, carl_pw)  # fmt: skip
 
 
 @pytest.fixture
@@ -198,7 +222,8 @@ def test_admin_invite_joins_as_admin(base: Base, cli: Cli, tmp_path: Path) -> No
     code = ok_json(cli.admin("invite", "carl", "--role", "admin", "--json", "--data-dir", alice,
                              "--password-file", base.pw))["code"]  # fmt: skip
     ok(cli.admin("enroll", code, req, "--data-dir", alice, "--password-file", base.pw))
-    out = ok(cli("accept", "carl.welcome", "--data-dir", carl, "--password-file", base.carl_pw))
+    out = ok(cli("accept", "carl.welcome", "--code", code, "--data-dir", carl,
+                 "--password-file", base.carl_pw))  # fmt: skip
     assert "as admin" in out.stdout
     status = ok_json(cli("status", "--data-dir", carl, "--password-file", base.carl_pw, "--json"))
     assert (status["user"], status["role"], status["active"]) == ("carl", "admin", True)
@@ -220,12 +245,13 @@ def test_status_before_accept_is_a_clear_error(
 def test_accepting_someone_elses_welcome_changes_nothing(
     base: Base, cli: Cli, tmp_path: Path
 ) -> None:
-    """Carl's PC is handed bob's welcome: refused, and carl's device is as it was."""
+    """Carl's PC is handed bob's welcome (and code, or his own): refused, nothing changed."""
     carl = copy(base, "P", tmp_path)
     before = snapshot(carl)
-    fails(cli("accept", base.dir("bob.welcome"), "--data-dir", carl,
-              "--password-file", base.carl_pw), "does not enrol this PC")  # fmt: skip
-    assert snapshot(carl) == before
+    for code in (base.bob_code, base.carl_code):
+        fails(cli("accept", base.dir("bob.welcome"), "--code", code, "--data-dir", carl,
+                  "--password-file", base.carl_pw), "another PC")  # fmt: skip
+        assert snapshot(carl) == before
 
 
 def test_request_that_cannot_write_its_file_can_be_retried(
@@ -238,8 +264,125 @@ def test_request_that_cannot_write_its_file_can_be_retried(
     assert (tmp_path / "dana.req").is_file()
 
 
+# -- the invite code authenticates the welcome -------------------------------------------
+def test_wrong_code_is_refused_then_the_right_code_joins(
+    base: Base, cli: Cli, tmp_path: Path
+) -> None:
+    carl = copy(base, "P", tmp_path)
+    before = snapshot(carl)
+    common = ("--data-dir", carl, "--password-file", base.carl_pw)
+    welcome = base.dir("carl.welcome")
+    line = fails(cli("accept", welcome, "--code", wrong_code(base.carl_code), *common),
+                 "does not match the invite code")  # fmt: skip
+    assert "forged" in line
+    assert snapshot(carl) == before
+    typed = base.carl_code.upper().replace("-", " ")
+    out = ok(cli("accept", welcome, "--code", typed, *common)).stdout
+    assert "Joined Acme Ltd as member." in out
+    assert f"Office fingerprint: {base.fingerprint}" in out
+    status = ok_json(cli("status", *common, "--json"))
+    assert (status["user"], status["fingerprint"]) == ("carl", base.fingerprint)
+
+
+def test_forged_welcome_for_the_real_request_is_refused(
+    base: Base, cli: Cli, tmp_path: Path
+) -> None:
+    """Mallory answers carl's real request with her own office's root and records.
+
+    Her records really enrol carl's PC; she lacks carl's invite code, so her MAC
+    is wrong. Nothing may be pinned: vault.db stays byte for byte as it was.
+    """
+    carl = copy(base, "P", tmp_path)
+    request = base.dir("carl.req").read_bytes()
+    with onboarding.create_office(tmp_path / "M", "Acme Ltd", "mallory",
+                                  bytearray(b"mallory's password"), int(time.time()),
+                                  keystore.INSECURE_TEST).office as mallory:  # fmt: skip
+        enrol = mallory.admit(request, Role.ADMIN, int(time.time()), None)
+        everything = (*mallory.store.records(), enrol)
+        guessed = InviteCode(1, tuple(wrong_code(base.carl_code).split("-")[1:]))
+        mac = joining.welcome_mac(guessed.secret, mallory.root_public, request)
+        forged = joining.Welcome("Acme Ltd", mallory.root_public, everything, mac)
+        write_bytes(tmp_path / "forged.welcome", joining.make_welcome(forged))
+    database = (carl / "vault.db").read_bytes()
+    before = snapshot(carl)
+    fails(cli("accept", "forged.welcome", "--code", base.carl_code, "--data-dir", carl,
+              "--password-file", base.carl_pw), "does not match the invite code")  # fmt: skip
+    assert (carl / "vault.db").read_bytes() == database
+    assert snapshot(carl) == before
+    # The genuine welcome still joins carl to the real office.
+    out = ok(cli("accept", base.dir("carl.welcome"), "--code", base.carl_code, "--data-dir", carl,
+                 "--password-file", base.carl_pw)).stdout  # fmt: skip
+    assert base.fingerprint in out
+
+
+def test_no_terminal_hint_for_the_code_asks_for_the_code_itself(
+    base: Base, cli: Cli, tmp_path: Path
+) -> None:
+    """--code takes the code, not a file: the hint must not say "--code FILE"."""
+    carl = copy(base, "P", tmp_path)
+    line = fails(cli("accept", base.dir("carl.welcome"), "--data-dir", carl,
+                     "--password-file", base.carl_pw), "invite code")  # fmt: skip
+    assert "--code" in line
+    assert "--code FILE" not in line
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="POSIX pty")
+def test_accept_asks_for_the_invite_code_at_a_terminal(
+    base: Base, cli: Cli, tmp_path: Path
+) -> None:
+    """At a terminal the code is asked for ("Invite code:") and not echoed."""
+    carl = copy(base, "P", tmp_path)
+    argv = ["officevault", "accept", str(base.dir("carl.welcome")), "--data-dir", str(carl),
+            "--password-file", str(base.carl_pw)]  # fmt: skip
+    status, output = run_at_terminal(argv, cli.env, "Invite code:", base.carl_code)
+    assert status == 0, output
+    assert "Joined Acme Ltd as member." in output
+    assert base.carl_code not in output
+
+
+def run_at_terminal(
+    argv: list[str], env: dict[str, str], prompt: str, answer: str
+) -> tuple[int, str]:
+    """Run `argv` on a new pseudo-terminal; type `answer` after `prompt` appears."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pty
+        try:
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and prompt.encode() in output:
+                os.write(fd, answer.encode() + b"\n")
+                answered = True
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    assert answered, f"no {prompt!r} prompt: {output!r}"
+    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
 # -- errors: one line, non-zero, data untouched ----------------------------------------
-B, BPW = "{B}", "{bob_pw}"
+B, BPW, BC = "{B}", "{bob_pw}", "{bob_code}"
+P, CPW, CW = "{P}", "{carl_pw}", "{carl_welcome}"
 
 ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
     ("status-wrong-password", ("status", "--data-dir", B, "--password-file", "{wrong}"),
@@ -253,6 +396,10 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
     ("status-no-terminal", ("status", "--data-dir", B), "no terminal", 1),
     ("status-tampered-keystore", ("status", "--data-dir", "{B_tampered}", "--password-file", BPW),
      "keystore", 1),
+    ("status-empty-database", ("status", "--data-dir", "{B_empty_db}", "--password-file", BPW),
+     "is empty", 1),
+    ("status-interrupted-setup", ("status", "--data-dir", "{P_interrupted}",
+                                  "--password-file", CPW), "no OfficeVault keystore", 1),
     ("request-short-password", ("request", "--data-dir", "{new}", "--name", "dana",
                                 "--password-file", "{short}"), "at least 8 characters", 1),
     ("request-password-file-missing", ("request", "--data-dir", "{new}", "--name", "dana",
@@ -262,25 +409,52 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
     ("request-no-terminal", ("request", "--data-dir", "{new}", "--name", "dana"), "no terminal", 1),
     ("request-bad-name", ("request", "--data-dir", "{new}", "--name", " dana",
                           "--password-file", BPW), "invalid user name", 1),
+    ("request-name-not-nfc", ("request", "--data-dir", "{new}", "--name", "Zoe\u0308",
+                              "--password-file", BPW), "invalid user name", 1),
     ("request-into-used-data-dir", ("request", "--data-dir", B, "--name", "bob",
                                     "--password-file", BPW), "already holds", 1),
-    ("accept-missing-welcome", ("accept", "{nowhere}", "--data-dir", B, "--password-file", BPW),
-     "cannot read the welcome file", 1),
-    ("accept-not-a-welcome", ("accept", BPW, "--data-dir", B, "--password-file", BPW),
+    ("request-into-interrupted-setup", ("request", "--data-dir", "{P_interrupted}", "--name",
+                                        "carl", "--password-file", CPW), "delete vault.db", 1),
+    ("accept-missing-welcome", ("accept", "{nowhere}", "--code", BC, "--data-dir", B,
+                                "--password-file", BPW), "cannot read the welcome file", 1),
+    ("accept-not-a-welcome", ("accept", BPW, "--code", BC, "--data-dir", B, "--password-file", BPW),
      "not an OfficeVault welcome", 1),
-    ("accept-missing-data-dir", ("accept", "{welcome}", "--data-dir", "{nowhere}",
+    ("accept-missing-data-dir", ("accept", "{welcome}", "--code", BC, "--data-dir", "{nowhere}",
                                  "--password-file", BPW), "no OfficeVault data folder", 1),
-    ("accept-wrong-password", ("accept", "{welcome}", "--data-dir", B, "--password-file",
-                               "{wrong}"), "wrong password", 1),
+    ("accept-wrong-password", ("accept", "{welcome}", "--code", BC, "--data-dir", B,
+                               "--password-file", "{wrong}"), "wrong password", 1),
     ("accept-no-terminal", ("accept", "{welcome}", "--data-dir", B), "no terminal", 1),
+    ("accept-no-terminal-for-password", ("accept", CW, "--code", "{carl_code}", "--data-dir", P),
+     "--password-file", 1),
+    ("accept-no-code-no-terminal", ("accept", CW, "--data-dir", P, "--password-file", CPW),
+     "--code", 1),
+    ("accept-wrong-code", ("accept", CW, "--code", "{wrong_code}", "--data-dir", P,
+                           "--password-file", CPW), "does not match the invite code", 1),
+    ("accept-not-a-code", ("accept", CW, "--code", "hello", "--data-dir", P,
+                           "--password-file", CPW), "not an invite code", 1),
+    ("accept-code-word-unknown", ("accept", CW, "--code", "7-xyzzy-xyzzy-xyzzy", "--data-dir", P,
+                                  "--password-file", CPW), "word list", 1),
+    ("accept-welcome-for-another-pc", ("accept", "{welcome}", "--code", BC, "--data-dir", P,
+                                       "--password-file", CPW), "another PC", 1),
     ("unknown-subcommand", ("frobnicate",), "invalid choice", 2),
     ("no-subcommand", (), "required", 2),
     ("accept-missing-welcome-arg", ("accept", "--data-dir", B, "--password-file", BPW),
      "required", 2),
+    ("accept-code-without-value", ("accept", CW, "--data-dir", P, "--password-file", CPW,
+                                   "--code"), "--code", 2),
     ("request-missing-name", ("request", "--data-dir", "{new}", "--password-file", BPW),
      "--name", 2),
     ("status-unknown-option", ("status", "--bogus", "--data-dir", B), "--bogus", 2),
 ]  # fmt: skip
+
+DEVICES = ("B", "B_tampered", "B_empty_db", "P", "P_interrupted")
+
+
+def wrong_code(code: str) -> str:
+    """The same invite number with one other word."""
+    number, first, *rest = code.split("-")
+    other = WORDS[(WORDS.index(first) + 1) % len(WORDS)]
+    return "-".join([number, other, *rest])
 
 
 @pytest.fixture
@@ -290,11 +464,23 @@ def places(base: Base, tmp_path: Path) -> dict[str, str]:
     data = bytearray(keys.read_bytes())
     data[len(data) // 2] ^= 0x01
     keys.write_bytes(data)
+    empty_db = copy(base, "B", tmp_path / "e")
+    (empty_db / "vault.db").write_bytes(b"")
+    interrupted = copy(base, "P", tmp_path / "i")
+    (interrupted / "keystore.ovk").unlink()  # as a crash just before the last step leaves it
     return {
         "B": str(copy(base, "B", tmp_path)),
         "B_tampered": str(tampered),
+        "B_empty_db": str(empty_db),
+        "P": str(copy(base, "P", tmp_path)),
+        "P_interrupted": str(interrupted),
         "bob_pw": str(base.bob_pw),
+        "carl_pw": str(base.carl_pw),
+        "bob_code": base.bob_code,
+        "carl_code": base.carl_code,
+        "wrong_code": wrong_code(base.carl_code),
         "welcome": str(base.dir("bob.welcome")),
+        "carl_welcome": str(base.dir("carl.welcome")),
         "wrong": str(write(tmp_path / "wrong.pw", "not the password\n")),
         "empty": str(write(tmp_path / "empty.pw", "")),
         "short": str(write(tmp_path / "short.pw", "1234567\n")),
@@ -314,10 +500,11 @@ def test_error_is_one_line_and_changes_nothing(
     fragment: str,
     code: int,
 ) -> None:
-    devices = [Path(places["B"]), Path(places["B_tampered"])]
+    devices = [Path(places[name]) for name in DEVICES]
     before = [snapshot(d) for d in devices]
     fails(cli(*(a.format(**places) for a in args)), fragment, code)
     assert [snapshot(d) for d in devices] == before
+    assert (Path(places["B_empty_db"]) / "vault.db").stat().st_size == 0
     assert not (tmp_path / "new").exists()
 
 

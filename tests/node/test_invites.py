@@ -5,11 +5,14 @@ invite; a used, expired or unknown code is refused with a message saying
 which; the code's secret words are never stored in the clear (only sealed
 to admin devices and the office root), so no member can read them from the
 membership log; hand-typed input can only produce an `InviteError`/`UserError`.
+The number of a used or expired invite may be handed out again: a code still
+redeems only its own invite, and the open one wins.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 
@@ -301,3 +304,67 @@ def test_code_secret_is_never_stored_in_clear(alice: Office) -> None:
             assert " ".join(code.words).encode() not in blob
             for word in code.words:
                 assert word.encode() not in without_public_text(blob), word
+
+
+# -- nameplates of used or expired invites come back --------------------------------------
+
+
+@pytest.fixture
+def lowest_nameplate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`new_code` picks the lowest free nameplate; the words stay random."""
+    real = secrets.randbelow
+    words = len(WORDS)
+
+    def pick(n: int) -> int:
+        return real(n) if n == words else 0
+
+    monkeypatch.setattr(secrets, "randbelow", pick)
+
+
+@pytest.mark.usefixtures("lowest_nameplate")
+def test_nameplate_of_an_open_invite_is_not_reused(alice: Office) -> None:
+    first = alice.invite("bob", Role.MEMBER, HOUR, T0)
+    second = alice.invite("carol", Role.MEMBER, HOUR, T0)
+    assert (first.nameplate, second.nameplate) == (1, 2)
+
+
+@pytest.mark.usefixtures("lowest_nameplate")
+def test_nameplate_of_a_used_invite_comes_back_and_each_code_keeps_its_invite(
+    alice: Office,
+) -> None:
+    used = alice.invite("bob", Role.MEMBER, HOUR, T0)
+    enroll(alice, str(used), fresh_request("bob"), T0 + 60)
+    fresh = alice.invite("carol", Role.MEMBER, HOUR, T0 + 120)
+    assert fresh.nameplate == used.nameplate
+    assert redeem_as(alice, fresh, T0 + 180).invite.user == "carol"
+    if fresh.words != used.words:
+        with pytest.raises(InviteError, match="already been used"):
+            redeem_as(alice, used, T0 + 180)
+    enroll(alice, str(fresh), fresh_request("carol"), T0 + 240)
+    assert {v.user for v in alice.users()} == {"alice", "bob", "carol"}
+
+
+@pytest.mark.usefixtures("lowest_nameplate")
+def test_nameplate_of_an_expired_invite_comes_back(alice: Office) -> None:
+    expired = alice.invite("bob", Role.MEMBER, HOUR, T0)
+    fresh = alice.invite("carol", Role.MEMBER, HOUR, T0 + 2 * HOUR)
+    assert fresh.nameplate == expired.nameplate
+    assert redeem_as(alice, fresh, T0 + 2 * HOUR).invite.user == "carol"
+    if fresh.words != expired.words:
+        with pytest.raises(InviteError, match="expired"):
+            redeem_as(alice, expired, T0 + 2 * HOUR)
+
+
+def test_a_code_identical_to_a_used_one_redeems_the_open_invite(
+    alice: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same nameplate and same words as a used invite: `redeem` prefers the open one."""
+    monkeypatch.setattr(secrets, "randbelow", lambda n: 0)
+    used = alice.invite("bob", Role.MEMBER, HOUR, T0)
+    enroll(alice, str(used), fresh_request("bob"), T0 + 60)
+    again = alice.invite("carol", Role.MEMBER, HOUR, T0 + 120)
+    assert again == used
+    assert redeem_as(alice, again, T0 + 180).invite.user == "carol"
+    enroll(alice, str(again), fresh_request("carol"), T0 + 240)
+    with pytest.raises(InviteError, match="already been used"):
+        redeem_as(alice, again, T0 + 300)

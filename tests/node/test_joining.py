@@ -4,7 +4,10 @@ Threats covered: both messages may travel as files on a USB stick or over
 the LAN, so their bytes are untrusted. A request is self-signed: flipping
 any byte, swapping in another key, or adding fields must be refused as a
 `PeerError`; garbage or oversized input of either kind is a `PeerError`,
-never another exception, and is refused before it is decoded.
+never another exception, and is refused before it is decoded. A welcome
+carries a MAC keyed by the invite code (Argon2id INTERACTIVE, salted by the
+request) over the office root and the request it answers: another code,
+another request or another root fails `check_welcome`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ def request_bytes(sign: crypto.SigningKeyPair, box: crypto.BoxKeyPair) -> bytes:
 
 @pytest.fixture
 def welcome() -> Welcome:
-    return Welcome("Acme Ltd", crypto.random_bytes(32), (b"first record", b"second", b""))
+    return Welcome(
+        "Acme Ltd",
+        crypto.random_bytes(32),
+        (b"first record", b"second", b""),
+        crypto.random_bytes(crypto.KEY_SIZE),
+    )
 
 
 def signed_request(key: crypto.SigningKeyPair, body: dict[str, codec.Value]) -> bytes:
@@ -155,6 +163,7 @@ def test_signature_from_one_request_on_another_body_is_refused(
         {"user": " bob"},
         {"user": "bob\n"},
         {"user": "b" * (tokens.MAX_NAME + 1)},
+        {"user": "Zoe\u0308"},
         {"box_public": b"\x00" * 31},
         {"box_public": "not bytes"},
     ],
@@ -166,6 +175,7 @@ def test_signature_from_one_request_on_another_body_is_refused(
         "user-leading-space",
         "user-control-char",
         "user-too-long",
+        "user-not-nfc",
         "box-key-short",
         "box-key-mistyped",
     ],
@@ -249,7 +259,7 @@ def test_welcome_round_trip(welcome: Welcome) -> None:
 
 
 def test_welcome_with_no_records_round_trips() -> None:
-    empty = Welcome("Acme Ltd", b"\x01" * 32, ())
+    empty = Welcome("Acme Ltd", b"\x01" * 32, (), b"\x02" * crypto.KEY_SIZE)
     assert joining.read_welcome(joining.make_welcome(empty)) == empty
 
 
@@ -263,6 +273,9 @@ def test_welcome_from_an_enrolment_carries_the_office(alice: Office) -> None:
     assert welcome.root_public == alice.root_public
     assert len(welcome.records) == len(alice.store.records())
     assert set(welcome.records) == set(alice.store.records())
+    # Its MAC is made with this invite's code, for this request.
+    joining.check_welcome(welcome, code.secret, request)
+    assert welcome.mac == joining.welcome_mac(code.secret, alice.root_public, request)
 
 
 def welcome_body(**change: codec.Value) -> bytes:
@@ -270,6 +283,7 @@ def welcome_body(**change: codec.Value) -> bytes:
         "office_name": "Acme Ltd",
         "root_public": b"\x01" * 32,
         "records": [b"r1", b"r2"],
+        "mac": b"\x02" * crypto.KEY_SIZE,
     }
     body.update(change)
     return joining.WELCOME_MAGIC + codec.encode(body)
@@ -294,6 +308,10 @@ def welcome_body(**change: codec.Value) -> bytes:
         welcome_body(root_public=None),
         welcome_body(office_name="x" * 129),
         welcome_body(office_name=b"Acme"),
+        welcome_body(mac=b"\x02" * (crypto.KEY_SIZE - 1)),
+        welcome_body(mac=b"\x02" * (crypto.KEY_SIZE + 1)),
+        welcome_body(mac=None),
+        welcome_body(mac="02" * crypto.KEY_SIZE),
     ],
     ids=[
         "empty",
@@ -312,6 +330,10 @@ def welcome_body(**change: codec.Value) -> bytes:
         "root-key-missing-value",
         "office-name-too-long",
         "office-name-as-bytes",
+        "mac-short",
+        "mac-long",
+        "mac-missing-value",
+        "mac-as-text",
     ],
 )
 def test_garbage_welcome_is_a_peer_error(data: bytes) -> None:
@@ -319,10 +341,23 @@ def test_garbage_welcome_is_a_peer_error(data: bytes) -> None:
         joining.read_welcome(data)
 
 
-def test_welcome_missing_a_field_is_a_peer_error() -> None:
-    data = joining.WELCOME_MAGIC + codec.encode({"office_name": "Acme", "records": []})
+def test_the_unchanged_welcome_body_is_readable() -> None:
+    """The garbage cases above fail for their one change, not for something they share."""
+    welcome = joining.read_welcome(welcome_body())
+    assert welcome == Welcome("Acme Ltd", b"\x01" * 32, (b"r1", b"r2"), b"\x02" * crypto.KEY_SIZE)
+
+
+@pytest.mark.parametrize("missing", ["office_name", "root_public", "records", "mac"])
+def test_welcome_missing_a_field_is_a_peer_error(missing: str) -> None:
+    body: dict[str, codec.Value] = {
+        "office_name": "Acme",
+        "root_public": b"\x01" * 32,
+        "records": [],
+        "mac": b"\x02" * crypto.KEY_SIZE,
+    }
+    del body[missing]
     with pytest.raises(PeerError):
-        joining.read_welcome(data)
+        joining.read_welcome(joining.WELCOME_MAGIC + codec.encode(body))
 
 
 def test_truncated_welcome_is_a_peer_error(welcome: Welcome) -> None:
@@ -340,7 +375,76 @@ def test_oversized_welcome_is_refused_before_decoding(monkeypatch: pytest.Monkey
         return None
 
     monkeypatch.setattr(codec, "decode", counting)
-    big = Welcome("Acme Ltd", b"\x01" * 32, (b"\x00" * joining.MAX_WELCOME,))
+    big = Welcome("Acme Ltd", b"\x01" * 32, (b"\x00" * joining.MAX_WELCOME,), b"\x02" * 32)
     with pytest.raises(PeerError):
         joining.read_welcome(joining.make_welcome(big))
     assert calls == []
+
+
+# -- the welcome MAC ------------------------------------------------------------------------
+SECRET = b"otter-piano-ember"
+
+
+class Argon2Calls:
+    """Records every Argon2id run (password, salt, cost) and runs it for real."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[bytes, bytes, int, int]] = []
+        self.real = crypto.argon2id
+
+    def __call__(self, password: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytearray:
+        self.calls.append((bytes(password), salt, opslimit, memlimit))
+        return self.real(password, salt, opslimit, memlimit)
+
+
+def test_welcome_mac_is_argon2id_interactive_of_the_code_salted_by_the_request(
+    request_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = Argon2Calls()
+    monkeypatch.setattr(crypto, "argon2id", calls)
+    root = b"\x01" * 32
+    other_request = joining.make_request(
+        "bob", crypto.SigningKeyPair.generate(), crypto.BoxKeyPair.generate().public
+    )
+    first = joining.welcome_mac(SECRET, root, request_bytes)
+    again = joining.welcome_mac(SECRET, root, request_bytes)
+    other = joining.welcome_mac(SECRET, root, other_request)
+    assert len(first) == crypto.KEY_SIZE
+    assert first == again
+    assert first != other
+    costs = {(ops, mem) for _, _, ops, mem in calls.calls}
+    assert costs == {(crypto.ARGON2ID_OPS_INTERACTIVE, crypto.ARGON2ID_MEM_INTERACTIVE)}
+    assert [password for password, _, _, _ in calls.calls] == [SECRET] * 3
+    salts = [salt for _, salt, _, _ in calls.calls]
+    assert salts[0] == salts[1] != salts[2]
+    assert len(salts[0]) == crypto.SALT_SIZE
+
+
+def test_welcome_mac_binds_the_code_the_root_and_the_request(request_bytes: bytes) -> None:
+    root = b"\x01" * 32
+    mac = joining.welcome_mac(SECRET, root, request_bytes)
+    assert mac != joining.welcome_mac(b"otter-piano-emberx", root, request_bytes)
+    assert mac != joining.welcome_mac(SECRET, b"\x03" * 32, request_bytes)
+    assert mac != joining.welcome_mac(SECRET, root, flip(request_bytes, -1))
+
+
+def test_check_welcome_accepts_only_the_matching_code_request_and_root(
+    request_bytes: bytes,
+) -> None:
+    root = b"\x01" * 32
+    good = Welcome("Acme Ltd", root, (), joining.welcome_mac(SECRET, root, request_bytes))
+    joining.check_welcome(good, SECRET, request_bytes)
+    other_request = joining.make_request(
+        "bob", crypto.SigningKeyPair.generate(), crypto.BoxKeyPair.generate().public
+    )
+    cases = {
+        "wrong-code": (good, b"otter-piano-amber", request_bytes),
+        "other-request": (good, SECRET, other_request),
+        "root-swapped": (Welcome("Acme Ltd", b"\x03" * 32, (), good.mac), SECRET, request_bytes),
+        "mac-flipped": (Welcome("Acme Ltd", root, (), flip(good.mac, 0)), SECRET, request_bytes),
+    }
+    for name, (welcome, secret, request) in cases.items():
+        with pytest.raises(PeerError) as info:
+            joining.check_welcome(welcome, secret, request)
+        assert "invite code" in str(info.value), name
+        assert "\n" not in str(info.value)

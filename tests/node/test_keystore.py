@@ -4,8 +4,10 @@ Threats covered (SECURITY_TESTS.md items 1-2): a wrong password gets a clear
 error, writes nothing and takes the full KDF (no fast-fail shortcut); a
 keystore whose header was rewritten to ask for a cheap Argon2id never gets to
 see the password; any damage to the file is a clear `StorageError`, told
-apart from a wrong password by the checksum trailer; a test-only fast KDF
-is used only when asked for exactly.
+apart from a wrong password by the checksum trailer; a header asking for
+more than 32 passes or 1 GiB is refused before any hashing, and an Argon2
+failure is a one-line `StorageError`; `write_new` never replaces whatever
+holds the name; a test-only fast KDF is used only when asked for exactly.
 
 Only `test_moderate_profile_round_trip` runs the real MODERATE cost (two
 Argon2id runs, ~1 s and 256 MiB each); everything else uses the fast profile
@@ -21,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import nacl.exceptions
+import nacl.pwhash
 import pytest
 
 from node import crypto, keystore
@@ -241,6 +245,9 @@ def test_cost_exactly_at_the_floor_reaches_the_kdf(
         ({"memlimit": INSECURE_TEST.memlimit * 2}, WrongPasswordError),
         ({"salt": b"\x00" * 16}, WrongPasswordError),
         ({"opslimit": 65}, StorageError),
+        ({"opslimit": keystore.MAX_OPS + 1}, StorageError),
+        ({"memlimit": keystore.MAX_MEM + 1}, StorageError),
+        ({"memlimit": 2 * keystore.MAX_MEM}, StorageError),
         ({"opslimit": 2**32 - 1}, StorageError),
         ({"memlimit": 4 * 1024**3 + 1}, StorageError),
         ({"memlimit": 2**64 - 1}, StorageError),
@@ -256,6 +263,9 @@ def test_cost_exactly_at_the_floor_reaches_the_kdf(
         "mem-raised",
         "salt-replaced",
         "ops-unreasonable",
+        "ops-one-over-ceiling",
+        "mem-one-byte-over-1GiB",
+        "mem-2GiB",
         "ops-max-u32",
         "mem-over-4GiB",
         "mem-max-u64",
@@ -281,6 +291,57 @@ def test_altered_header_with_fixed_checksum_never_opens(
     assert_one_line(info.value)
     if expected is StorageError:
         assert argon2_calls.calls == []
+
+
+def test_cost_ceilings_are_32_passes_and_1_GiB() -> None:
+    assert keystore.MAX_OPS == 32
+    assert keystore.MAX_MEM == 1024 * MIB
+    assert MODERATE.opslimit <= keystore.MAX_OPS
+    assert MODERATE.memlimit <= keystore.MAX_MEM
+
+
+def test_cost_exactly_at_the_ceilings_reaches_the_kdf(
+    password: bytearray, fast_kdf: KdfProfile, argon2_calls: Argon2Calls
+) -> None:
+    """The ceilings are inclusive (the recorder does not run such a costly hash)."""
+    with pytest.raises(WrongPasswordError):
+        keystore.open_sealed(forged(keystore.MAX_OPS, keystore.MAX_MEM), password, fast_kdf)
+    assert argon2_calls.calls == [(keystore.MAX_OPS, keystore.MAX_MEM)]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [nacl.exceptions.RuntimeError("oom"), MemoryError(), ValueError("bad cost")],
+    ids=["libsodium-error", "memory-error", "value-error"],
+)
+def test_argon2_failure_opening_is_a_storage_error(
+    sealed: bytes,
+    password: bytearray,
+    fast_kdf: KdfProfile,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+) -> None:
+    """E.g. a cost within the ceilings that this PC has no memory for: one clear line."""
+
+    def fail(*args: object, **kwargs: object) -> bytes:
+        raise failure
+
+    monkeypatch.setattr(nacl.pwhash.argon2id, "kdf", fail)
+    with pytest.raises(StorageError) as info:
+        keystore.open_sealed(sealed, password, fast_kdf)
+    assert_one_line(info.value)
+
+
+def test_argon2_failure_sealing_is_a_clear_error(
+    secrets: Secrets, password: bytearray, fast_kdf: KdfProfile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object, **kwargs: object) -> bytes:
+        raise MemoryError
+
+    monkeypatch.setattr(nacl.pwhash.argon2id, "kdf", fail)
+    with pytest.raises(VaultError) as info:
+        keystore.seal(secrets, password, fast_kdf)
+    assert_one_line(info.value)
 
 
 # -- damaged files ----------------------------------------------------------------------
@@ -395,20 +456,70 @@ def test_missing_keystore_file_is_a_storage_error(tmp_path: Path, password: byte
         keystore.read(tmp_path / "nothing-here", password, INSECURE_TEST)
 
 
-# -- write_new --------------------------------------------------------------------------
+# -- writing and reading the file (more in test_store.py) -------------------------------
+Write = Callable[[Path, bytes], None]
+BOTH_WRITES = pytest.mark.parametrize(
+    "write", [keystore.write_new, keystore.atomic_write], ids=["write_new", "atomic_write"]
+)
 
 
-def test_write_new_refuses_to_overwrite(tmp_path: Path, sealed: bytes) -> None:
-    path = tmp_path / "keystore"
-    path.write_bytes(b"precious")
-    with pytest.raises(StorageError):
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("taken_by", ["file", "dangling-symlink", "file-made-during-the-write"])
+def test_write_new_never_replaces_what_holds_the_name(
+    tmp_path: Path, sealed: bytes, monkeypatch: pytest.MonkeyPatch, taken_by: str
+) -> None:
+    """No check-then-write (os.link fails if the name exists), and no writing through links."""
+    path, target = tmp_path / "keystore", tmp_path / "elsewhere"
+    if taken_by == "file":
+        path.write_bytes(b"precious")
+    elif taken_by == "dangling-symlink":
+        path.symlink_to(target)
+    else:
+        real_link = os.link
+
+        def racing_link(src: Any, dst: Any, **kwargs: Any) -> None:
+            Path(dst).write_bytes(b"precious")  # another writer wins the race
+            real_link(src, dst, **kwargs)
+
+        monkeypatch.setattr(os, "link", racing_link)
+    with pytest.raises(StorageError) as info:
         keystore.write_new(path, sealed)
-    assert path.read_bytes() == b"precious"
+    assert_one_line(info.value)
+    assert not target.exists()
+    if taken_by != "dangling-symlink":
+        assert path.read_bytes() == b"precious"
+    assert names(tmp_path) == ["keystore"], "temp file left behind"
 
 
-def test_write_new_into_a_missing_folder_is_a_storage_error(tmp_path: Path, sealed: bytes) -> None:
+@BOTH_WRITES
+def test_write_into_a_missing_folder_is_a_storage_error(
+    tmp_path: Path, sealed: bytes, write: Write
+) -> None:
     with pytest.raises(StorageError):
-        keystore.write_new(tmp_path / "no-such-dir" / "keystore", sealed)
+        write(tmp_path / "no-such-dir" / "keystore", sealed)
+
+
+@BOTH_WRITES
+def test_a_stale_temp_file_does_not_block_a_write(tmp_path: Path, write: Write) -> None:
+    """A temp file left by a crashed earlier run that had the same process id."""
+    (tmp_path / f"keystore.{os.getpid()}.tmp").write_bytes(b"half")
+    write(tmp_path / "keystore", b"whole")
+    assert (tmp_path / "keystore").read_bytes() == b"whole"
+
+
+def test_huge_keystore_file_is_refused_without_reading_it(
+    tmp_path: Path, password: bytearray, fast_kdf: KdfProfile, argon2_calls: Argon2Calls
+) -> None:
+    path = tmp_path / "keystore"
+    with path.open("wb") as fh:
+        fh.truncate(4 * 1024**3)  # sparse: costs no disk
+    with pytest.raises(StorageError) as info:
+        keystore.read(path, password, fast_kdf)
+    assert_one_line(info.value)
+    assert argon2_calls.calls == []
 
 
 # -- profiles -------------------------------------------------------------------------------
