@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +10,7 @@ import pytest
 
 from node import keystore, onboarding
 from node.office import Office
+from tests import clirun
 
 PASSWORD = "correct horse battery staple"
 T0 = 1_800_000_000  # a fixed "now" for tests: time is always passed in
@@ -48,10 +47,6 @@ def alice(tmp_path: Path, fast_kdf: keystore.KdfProfile) -> Iterator[Office]:
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
+def cli_env() -> dict[str, str]:
     """Environment for running the CLIs as subprocesses: fast KDF, this venv first on PATH."""
-    env = dict(os.environ)
-    env["OFFICEVAULT_INSECURE_TEST_KDF"] = "1"
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("OFFICEVAULT_NOW", None)
-    return env
+    return clirun.environment()

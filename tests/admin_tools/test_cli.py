@@ -15,13 +15,9 @@ They do not test the cryptography itself (see tests/node for that).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,95 +28,14 @@ import pytest
 from node import keystore
 from node.store import Store
 from node.wordlist import WORDS
+from tests.clirun import Cli, Proc, environment, fails, ok, ok_json, snapshot, write
 
 PASSWORD = "correct horse battery staple"
 BOB_PASSWORD = "bob's own password"
 CAROL_PASSWORD = "carol's own password"
-KDF_WARNING = "warning: insecure test password hashing is on (tests only)"
-TIMEOUT = 60
 FINGERPRINT = re.compile(r"^[0-9A-F]{4}(-[0-9A-F]{4}){4}$")
 RECOVERY_CODE = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4})+$")
 INVITE_CODE = re.compile(r"^[0-9]{1,4}-[a-z]+-[a-z]+-[a-z]+$")
-
-Proc = subprocess.CompletedProcess[str]
-
-
-# -- running the CLIs ------------------------------------------------------------
-def _run(
-    prog: str, cwd: Path, env: dict[str, str], *args: str | Path, now: int | None = None
-) -> Proc:
-    env = dict(env)
-    if now is not None:
-        env["OFFICEVAULT_NOW"] = str(now)
-    return subprocess.run(
-        [prog, *map(str, args)],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
-@dataclass(frozen=True)
-class Cli:
-    """`vault-admin` (or, via `.node`, `officevault`) in one folder with one environment."""
-
-    cwd: Path
-    env: dict[str, str]
-
-    def __call__(self, *args: str | Path, now: int | None = None) -> Proc:
-        return _run("vault-admin", self.cwd, self.env, *args, now=now)
-
-    def node(self, *args: str | Path, now: int | None = None) -> Proc:
-        return _run("officevault", self.cwd, self.env, *args, now=now)
-
-
-def _module_env() -> dict[str, str]:
-    # The same environment as conftest's `cli_env`, which is function-scoped.
-    env = dict(os.environ)
-    env["OFFICEVAULT_INSECURE_TEST_KDF"] = "1"
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("OFFICEVAULT_NOW", None)
-    return env
-
-
-def error_lines(proc: Proc) -> list[str]:
-    return [line for line in proc.stderr.splitlines() if line != KDF_WARNING]
-
-
-def ok(proc: Proc) -> Proc:
-    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr}"
-    assert error_lines(proc) == [], proc.stderr
-    return proc
-
-
-def ok_json(proc: Proc) -> Any:
-    return json.loads(ok(proc).stdout)
-
-
-def fails(proc: Proc, fragment: str, code: int = 1) -> str:
-    """One line on stderr naming the problem, exit `code`, nothing else printed."""
-    lines = error_lines(proc)
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert len(lines) == 1, f"expected one error line, got: {proc.stderr!r}"
-    assert proc.returncode == code, f"exit {proc.returncode}: {proc.stderr}"
-    assert lines[0].startswith("vault-admin"), lines[0]
-    assert fragment.lower() in lines[0].lower(), lines[0]
-    assert proc.stdout == ""
-    return lines[0]
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file in a data dir, by name, with a digest of its bytes (short diffs on failure)."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
 
 
 def by_user(users_json: Any) -> dict[str, Any]:
@@ -160,7 +75,7 @@ class Base:
 def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     """Acme Ltd: alice (admin, A), bob (member, B, joined by file), carol's PC (C, requested)."""
     root = tmp_path_factory.mktemp("office")
-    cli = Cli(root, _module_env())
+    cli = Cli(root, environment())
     pw = write(root / "alice.pw", PASSWORD + "\n")
     bob_pw = write(root / "bob.pw", BOB_PASSWORD + "\n")
     carol_pw = write(root / "carol.pw", CAROL_PASSWORD + "\n")

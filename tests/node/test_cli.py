@@ -13,19 +13,15 @@ work on a copy.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import pty
 import re
 import select
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,87 +29,12 @@ from node import joining, keystore, onboarding
 from node.invites import InviteCode
 from node.tokens import Role
 from node.wordlist import WORDS
+from tests import clirun
+from tests.clirun import Cli, Proc, environment, fails, ok, ok_json, snapshot, write
 
 PASSWORD = "correct horse battery staple"
 BOB_PASSWORD = "bob's own password"
 CARL_PASSWORD = "carl's own password"
-KDF_WARNING = "warning: insecure test password hashing is on (tests only)"
-TIMEOUT = 60
-
-Proc = subprocess.CompletedProcess[str]
-
-
-# -- running the CLIs ------------------------------------------------------------
-def _run(prog: str, cwd: Path, env: dict[str, str], *args: str | Path) -> Proc:
-    return subprocess.run(
-        [prog, *map(str, args)],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
-@dataclass(frozen=True)
-class Cli:
-    """`officevault` (or, via `.admin`, `vault-admin`) in one folder with one environment."""
-
-    cwd: Path
-    env: dict[str, str]
-
-    def __call__(self, *args: str | Path) -> Proc:
-        return _run("officevault", self.cwd, self.env, *args)
-
-    def admin(self, *args: str | Path) -> Proc:
-        return _run("vault-admin", self.cwd, self.env, *args)
-
-
-def _module_env() -> dict[str, str]:
-    # The same environment as conftest's `cli_env`, which is function-scoped.
-    env = dict(os.environ)
-    env["OFFICEVAULT_INSECURE_TEST_KDF"] = "1"
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.pop("OFFICEVAULT_NOW", None)
-    return env
-
-
-def error_lines(proc: Proc) -> list[str]:
-    return [line for line in proc.stderr.splitlines() if line != KDF_WARNING]
-
-
-def ok(proc: Proc) -> Proc:
-    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr}"
-    assert error_lines(proc) == [], proc.stderr
-    return proc
-
-
-def ok_json(proc: Proc) -> Any:
-    return json.loads(ok(proc).stdout)
-
-
-def fails(proc: Proc, fragment: str, code: int = 1) -> str:
-    """One line on stderr naming the problem, exit `code`, nothing else printed."""
-    lines = error_lines(proc)
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert len(lines) == 1, f"expected one error line, got: {proc.stderr!r}"
-    assert proc.returncode == code, f"exit {proc.returncode}: {proc.stderr}"
-    assert lines[0].startswith("officevault"), lines[0]
-    assert fragment.lower() in lines[0].lower(), lines[0]
-    assert proc.stdout == ""
-    return lines[0]
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file in a data dir, by name, with a digest of its bytes (short diffs on failure)."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
 
 
 # -- the shared office -------------------------------------------------------------
@@ -141,7 +62,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     enrolled carl, and P has not accepted it.
     """
     root = tmp_path_factory.mktemp("office")
-    cli = Cli(root, _module_env())
+    cli = Cli(root, environment(), "officevault")
     pw = write(root / "alice.pw", PASSWORD + "\n")
     bob_pw = write(root / "bob.pw", BOB_PASSWORD + "\n")
     carl_pw = write(root / "carl.pw", CARL_PASSWORD + "\n")
@@ -168,7 +89,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
 
 @pytest.fixture
 def cli(tmp_path: Path, cli_env: dict[str, str]) -> Cli:
-    return Cli(tmp_path, cli_env)
+    return Cli(tmp_path, cli_env, "officevault")
 
 
 def copy(base: Base, name: str, tmp_path: Path) -> Path:
@@ -352,7 +273,7 @@ def run_at_terminal(
             os._exit(127)
     output = b""
     answered = False
-    deadline = time.monotonic() + TIMEOUT
+    deadline = time.monotonic() + clirun.TIMEOUT
     try:
         while time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.5)
