@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from node import cliutil, invites, joining, onboarding, recovery
-from node.cliutil import add_common, data_dir, kdf_profile, now, password
-from node.datadir import DataDir
+from node.cliutil import add_common, data_dir, held_password, kdf_profile, now
 from node.keystore import atomic_write, read_capped
-from node.office import Office, UserView
+from node.office import UserView
 from node.tokens import Role
 
 KEEP_APART = (
@@ -26,13 +25,10 @@ KEEP_APART = (
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    pw = password(args, new=True, prompt="New password for this device: ")
-    try:
+    with held_password(args, new=True, prompt="New password for this device: ") as pw:
         created = onboarding.create_office(
             data_dir(args), args.office, args.admin, pw, now(), kdf_profile(), args.kit
         )
-    finally:
-        pw[:] = bytes(len(pw))
     with created.office as office:
         print(f"Office:             {office.office_name}")
         print(f"Office fingerprint: {office.fingerprint}")
@@ -51,13 +47,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
         raw = cliutil.ask_secret("Recovery code: ", "--code-file FILE")
     code = raw.decode("utf-8", "replace")
     raw[:] = bytes(len(raw))
-    pw = password(args, new=True, prompt="New password for this device: ")
-    try:
+    with held_password(args, new=True, prompt="New password for this device: ") as pw:
         office = onboarding.recover_office(
             kit, code, data_dir(args), args.admin, pw, now(), kdf_profile()
         )
-    finally:
-        pw[:] = bytes(len(pw))
     with office:
         print(f"Recovered office {office.office_name} ({office.fingerprint}).")
         print(f"This PC is now an admin device for {args.admin}; it catches up from the office's")
@@ -67,7 +60,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 def cmd_invite(args: argparse.Namespace) -> int:
     lifetime = invites.parse_duration(args.expires)
-    with _unlock(args) as office:
+    with cliutil.unlock(args) as office:
         t = now()
         code = office.invite(args.user, Role(args.role), lifetime, t)
         if args.json:
@@ -88,7 +81,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         atomic_write(out, welcome)
         written.append(out)
 
-    with _unlock(args) as office:
+    with cliutil.unlock(args) as office:
         try:
             office.enroll(args.code, request, now(), deliver)
         except BaseException:
@@ -102,7 +95,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    with _unlock(args) as office:
+    with cliutil.unlock(args) as office:
         views = office.users()
         if args.json:
             cliutil.emit_json(
@@ -132,14 +125,14 @@ def _user_json(v: UserView) -> dict[str, object]:
 
 
 def cmd_role(args: argparse.Namespace) -> int:
-    with _unlock(args) as office:
+    with cliutil.unlock(args) as office:
         office.set_role(args.user, Role(args.role), now())
         print(f"{args.user} is now {'an' if args.role == 'admin' else 'a'} {args.role}.")
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    with _unlock(args) as office:
+    with cliutil.unlock(args) as office:
         devices = office.revoke(args.user, now(), args.reason, args.device)
         epoch = office.membership.state.current_key()
         print(f"Revoked {args.user} ({len(devices)} device(s)); every PC refuses them from now on.")
@@ -151,7 +144,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    with _unlock(args, strict=False) as office:
+    with cliutil.unlock(args, strict=False) as office:
         problems = office.verify()
         records = len(office.membership.valid)
         if args.json:
@@ -162,15 +155,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else:
             print(f"OK: keystore, database and {records} membership record(s) all verify.")
     return 1 if problems else 0
-
-
-def _unlock(args: argparse.Namespace, strict: bool = True) -> Office:
-    DataDir(data_dir(args)).require_existing()  # before asking for a password
-    pw = password(args)
-    try:
-        return Office.unlock(data_dir(args), pw, kdf_profile(), strict)
-    finally:
-        pw[:] = bytes(len(pw))
 
 
 def build_parser() -> cliutil.Parser:

@@ -12,22 +12,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from node import cliutil, joining, onboarding
-from node.cliutil import add_common, data_dir, kdf_profile, password
+from node.cliutil import add_common, data_dir, held_password, kdf_profile
 from node.datadir import DataDir
 from node.identity import fingerprint
 from node.keystore import atomic_write, read_capped
-from node.office import Office
 
 
 def cmd_request(args: argparse.Namespace) -> int:
-    pw = password(args, new=True, prompt="Choose a password for this PC: ")
     out: Path = args.out or Path(f"{args.name}.request")
-    try:
+    with held_password(args, new=True, prompt="Choose a password for this PC: ") as pw:
         onboarding.new_device(
             data_dir(args), args.name, pw, kdf_profile(), lambda req: atomic_write(out, req)
         )
-    finally:
-        pw[:] = bytes(len(pw))
     print(f"Wrote {out}. Give it to your admin; they give you back a welcome file.")
     print("Then run 'officevault accept WELCOME --code YOUR-INVITE-CODE'.")
     return 0
@@ -41,11 +37,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
     else:
         raw = cliutil.ask_secret("Invite code: ", "--code CODE")
         code = raw.decode("utf-8", "replace")
-    pw = password(args)
-    try:
+    with held_password(args) as pw:
         office = onboarding.accept_welcome(data_dir(args), pw, kdf_profile(), welcome, code)
-    finally:
-        pw[:] = bytes(len(pw))
     with office:
         member = office.member
         role = member.role.value if member else "?"
@@ -56,13 +49,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    DataDir(data_dir(args)).require_existing()
-    pw = password(args)
-    try:
-        office = Office.unlock(data_dir(args), pw, kdf_profile())
-    finally:
-        pw[:] = bytes(len(pw))
-    with office:
+    with cliutil.unlock(args) as office:
         member = office.member
         info = {
             "office": office.office_name,

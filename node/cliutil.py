@@ -9,6 +9,7 @@ stderr and a non-zero exit code: 1 for a `VaultError`, 2 for bad usage,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import getpass
 import json
@@ -16,12 +17,14 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from node import datadir, keystore
+from node import crypto, datadir, keystore
+from node.datadir import DataDir
 from node.errors import UserError, VaultError
+from node.office import Office
 
 NOW_ENV = "OFFICEVAULT_NOW"  # tests only: pretend the clock reads this many seconds
 MIN_PASSWORD = 8
@@ -119,6 +122,25 @@ def password(args: argparse.Namespace, new: bool = False, prompt: str = "Passwor
     if not pw:
         raise UserError("the password is empty")
     return pw
+
+
+@contextlib.contextmanager
+def held_password(
+    args: argparse.Namespace, new: bool = False, prompt: str = "Password: "
+) -> Iterator[bytearray]:
+    """The password for the length of a `with` block, wiped afterwards."""
+    pw = password(args, new, prompt)
+    try:
+        yield pw
+    finally:
+        crypto.wipe(pw)
+
+
+def unlock(args: argparse.Namespace, strict: bool = True) -> Office:
+    """Open the device in --data-dir, checking the folder before asking for a password."""
+    DataDir(data_dir(args)).require_existing()
+    with held_password(args) as pw:
+        return Office.unlock(data_dir(args), pw, kdf_profile(), strict)
 
 
 def when(seconds: int) -> str:
