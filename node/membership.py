@@ -53,6 +53,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from node import crypto, joining, records, tokens
+from node.causal import Dag, Pasts, causal_order
 from node.errors import InvalidRecordError, InvalidTokenError, PeerError
 from node.membership_state import (
     IssuedInvite,
@@ -108,9 +109,7 @@ class _Folder:
         # Device -> root-signed records whose token names it admin. A fact of
         # signatures alone, so it needs no judging (see _admin_named_before).
         self.root_named_admins: dict[bytes, list[bytes]] = {}
-        self.index: dict[bytes, int] = {}
-        self.ancestors: dict[bytes, int] = {}
-        self.times: dict[bytes, int] = {}
+        self.dag = Dag([], {}, {})
         self.pending: dict[bytes, str] = {}
 
     # -- verification -------------------------------------------------------
@@ -123,7 +122,10 @@ class _Folder:
             if len(unique) > MAX_RECORDS:
                 raise InvalidRecordError("membership log is impossibly large")
         verified = self._verify_all(unique)
-        order, ancestors = self._order(verified)
+        self.dag, waiting = causal_order(verified)
+        for rid in waiting:
+            self.pending[rid] = "waits for a record it names as parent"
+        order, ancestors = self.dag.order, self.dag.ancestors
         genesis = self._genesis(order)
         valid = self._judge(order, ancestors, genesis)
         state = self._state_of(order, valid)
@@ -185,37 +187,8 @@ class _Folder:
         if cap.role is Role.ADMIN:
             self.root_named_admins.setdefault(cap.device_id, []).append(rec.id)
 
-    # -- causal order ---------------------------------------------------------
-    def _order(self, verified: dict[bytes, Record]) -> tuple[list[Record], dict[bytes, int]]:
-        """Causal order (height, then id) of every record whose ancestors are all here."""
-        waiting = {rid: len(rec.parents) for rid, rec in verified.items()}
-        children: dict[bytes, list[bytes]] = {}
-        for rid, rec in verified.items():
-            for p in rec.parents:
-                children.setdefault(p, []).append(rid)
-        height: dict[bytes, int] = {}
-        ready = [rid for rid, n in waiting.items() if n == 0]
-        while ready:
-            rid = ready.pop()
-            height[rid] = 1 + max((height[p] for p in verified[rid].parents), default=0)
-            for child in children.get(rid, []):
-                waiting[child] -= 1
-                if waiting[child] == 0:
-                    ready.append(child)
-        for rid in verified:
-            if rid not in height:
-                self.pending[rid] = "waits for a record it names as parent"
-        order = sorted((verified[r] for r in height), key=lambda r: (height[r.id], r.id))
-        self.times = {r.id: r.at for r in order}
-        self.index = index = {r.id: i for i, r in enumerate(order)}
-        ancestors: dict[bytes, int] = {}
-        for rec in order:
-            mask = 0
-            for p in rec.parents:
-                mask |= ancestors[p] | (1 << index[p])
-            ancestors[rec.id] = mask
-        self.ancestors = ancestors
-        return order, ancestors
+    def _empty_state(self) -> State:
+        return State(self.office_id, self.root_public)
 
     def _genesis(self, order: list[Record]) -> Record | None:
         candidates = [
@@ -238,11 +211,11 @@ class _Folder:
             for rec in order:
                 self.invalid[rec.id] = "no genesis record of this office"
             return valid
-        index = self.index
+        index = self.dag.index
         gbit = 1 << index[genesis.id]
 
         in_a = [r.signer_id == self.office_id or r.kind == "revoke" for r in order]
-        pasts = _Pasts(self, order, ancestors, valid)
+        pasts = Pasts(self.dag, valid, self._empty_state)
         for i, rec in enumerate(order):
             if in_a[i]:
                 why = self._why_invalid(
@@ -258,7 +231,7 @@ class _Folder:
             if target is not None:
                 removals.setdefault(target, []).append(rec.id)
 
-        pasts = _Pasts(self, order, ancestors, valid)
+        pasts = Pasts(self.dag, valid, self._empty_state)
         for i, rec in enumerate(order):
             if not in_a[i]:
                 why = self._why_invalid(rec, pasts.at(i), False, gbit & ancestors[rec.id] != 0)
@@ -282,15 +255,14 @@ class _Folder:
         concurrently with the root's promotion (the root outranks an admin).
         A promotion made after seeing the revocation does not undo it.
         """
-        bit = 1 << self.index[revoke_id]
         return any(
-            not self.ancestors[named] & bit
+            not self.dag.descends(named, revoke_id)
             for named in self.root_named_admins.get(device_id, [])
-            if named in self.index
+            if named in self.dag.index
         )
 
     def parent_time(self, rec: Record) -> int:
-        return max((self.times[p] for p in rec.parents), default=rec.at)
+        return max((self.dag.record(p).at for p in rec.parents), default=rec.at)
 
     def _record(self, rec: Record, why: str | None, valid: set[bytes]) -> None:
         if why is None:
@@ -386,75 +358,6 @@ class _Folder:
         if cap.role is Role.MEMBER and _would_remove_last_admin(past, cap.device_id):
             return "would demote the last admin"
         return None
-
-
-class _Pasts:
-    """States of causal pasts, walked once in fold order, in linear time for usual logs.
-
-    Most logs are nearly linear: a record's past is usually every record
-    before it, which is the running prefix state. For a record made
-    concurrently, its past is the state after its "richest" parent plus the
-    few valid records its other parents bring; the states after such parents
-    are kept as snapshots. `apply` is a join, so adding records to a copy in
-    any order gives the same state.
-    """
-
-    def __init__(
-        self, folder: _Folder, order: list[Record], ancestors: dict[bytes, int], valid: set[bytes]
-    ) -> None:
-        self.folder, self.order, self.ancestors, self.valid = folder, order, ancestors, valid
-        self.index = folder.index
-        self.prefix = State(folder.office_id, folder.root_public)
-        self.snapshots: dict[int, State] = {}
-        self.current: State = self.prefix
-        self.current_index = -1
-        self.needed = {
-            self.index[p]
-            for i, r in enumerate(order)
-            if ancestors[r.id] != (1 << i) - 1
-            for p in r.parents
-        }
-
-    def at(self, i: int) -> State:
-        rec = self.order[i]
-        mask = self.ancestors[rec.id]
-        self.current_index = i
-        if mask == (1 << i) - 1:
-            self.current = self.prefix
-            return self.prefix
-        if not rec.parents:  # a second "genesis" or other root-less record: nothing before it
-            self.current = State(self.folder.office_id, self.folder.root_public)
-            return self.current
-        richest = max(rec.parents, key=lambda p: (self.ancestors[p].bit_count(), p))
-        j = self.index[richest]
-        state = self.snapshots[j].copy()
-        extra = mask & ~(self.ancestors[richest] | (1 << j))
-        while extra:
-            low = extra & -extra
-            k = low.bit_length() - 1
-            if self.order[k].id in self.valid:
-                apply(state, self.order[k])
-            extra ^= low
-        self.current = state
-        return state
-
-    def advance(self, i: int) -> None:
-        """Record `order[i]` (after it was judged, or skipped) into the running states."""
-        rec = self.order[i]
-        if i in self.needed and self.current_index != i:
-            self.at(i)  # a record this phase does not judge still anchors later pasts
-        is_valid = rec.id in self.valid
-        if is_valid:
-            apply(self.prefix, rec)
-        if i in self.needed:
-            if self.current is self.prefix:
-                snapshot = self.prefix.copy()
-            else:
-                snapshot = self.current
-                if is_valid:
-                    apply(snapshot, rec)
-            self.snapshots[i] = snapshot
-        self.current = self.prefix
 
 
 def _why_request_invalid(request: bytes, cap: Capability) -> str | None:

@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from node import crypto, invites, joining, keystore, records, tokens
+from node import crypto, invites, joining, keystore, records, tokens, vaultkeys
 from node.datadir import DataDir
 from node.errors import (
     InviteError,
     NotFoundError,
-    PeerError,
     PermissionDeniedError,
     StorageError,
     UserError,
@@ -30,7 +29,7 @@ from node.errors import (
 from node.identity import Identity, capability, check_name, fingerprint
 from node.keystore import KdfProfile
 from node.membership import Member, Membership, fold
-from node.records import Enroll, Invite, Payload, Record, Revoke, RoleChange, Rotate
+from node.records import Enroll, Invite, Payload, Record, Revoke, RoleChange
 from node.store import Store
 from node.tokens import Role
 
@@ -303,51 +302,19 @@ class Office:
     def _key_ring_for(self, box_public: bytes) -> dict[bytes, bytes]:
         ring = self.key_ring()
         try:
-            return {kid: crypto.seal(box_public, key) for kid, key in ring.items()}
+            return vaultkeys.seal_ring(ring, box_public)
         finally:
-            for key in ring.values():
-                crypto.wipe(key)
+            vaultkeys.wipe_ring(ring)
 
     def key_ring(self) -> dict[bytes, bytearray]:
         """Every vault key this device can open. The caller must wipe them."""
-        state = self.membership.state
-        me = self.identity.device_id
-        opened: dict[bytes, bytearray] = {}
-        root_box = self.identity.root.box_keys() if self.identity.root else None
-        for kid, epoch in state.keys.items():
-            with contextlib.suppress(PeerError):
-                if me in epoch.sealed:
-                    opened[kid] = self.identity.box.unseal(epoch.sealed[me])
-                elif root_box is not None:
-                    opened[kid] = root_box.unseal(epoch.root_sealed)
-        for rec_id in self.membership.valid:
-            rec = self._cache[rec_id]
-            if not isinstance(rec.payload, Enroll) or tokens.subject_of(rec.payload.token) != me:
-                continue
-            for kid, sealed in rec.payload.keys.items():
-                if kid not in opened:
-                    with contextlib.suppress(PeerError):
-                        opened[kid] = self.identity.box.unseal(sealed)
-        return opened
+        enrolments = [self._cache[rid] for rid in self.membership.valid]
+        return vaultkeys.open_ring(self.membership.state, enrolments, self.identity)
 
     def rotation(self, now: int, base: Membership | None = None) -> bytes:
         """A fresh vault key sealed to every active device of `base` (default: now)."""
         base = base or self.membership
-        state = base.state
-        key = bytearray(crypto.random_bytes(crypto.KEY_SIZE))
-        try:
-            payload = Rotate(
-                epoch=state.max_epoch() + 1,
-                key_id=crypto.random_bytes(crypto.ID_SIZE),
-                sealed={
-                    m.device_id: crypto.seal(m.capability.box_public, key)
-                    for m in state.active_members()
-                },
-                root_sealed=crypto.seal(crypto.box_public_of_signing_key(self.root_public), key),
-            )
-        finally:
-            crypto.wipe(key)
-        return self._sign_device(now, payload, base)
+        return self._sign_device(now, vaultkeys.new_epoch(base.state), base)
 
     def _sign_device(self, now: int, payload: Payload, base: Membership | None = None) -> bytes:
         return records.sign(

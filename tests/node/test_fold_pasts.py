@@ -1,6 +1,6 @@
 """The fold's fast causal-past states agree with the obvious slow definition.
 
-Threat covered: the snapshot shortcut in `membership._Pasts` judging a record
+Threat covered: the snapshot shortcut in `causal.Pasts` judging a record
 against the wrong past (too much or too little of the log), which would let a
 concurrent record through, or refuse a good one, on some replicas' logs.
 The reference rebuilds every past from scratch out of the record's ancestor
@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from node import crypto, joining, membership, records, tokens
+from node import causal, crypto, joining, membership, records, tokens
 from node.identity import capability
 from node.membership_state import State, apply
 from node.records import Enroll, Genesis, Invite, Revoke, RoleChange
@@ -23,8 +23,8 @@ from node.tokens import Role
 Device = tuple[crypto.SigningKeyPair, crypto.BoxKeyPair, str]
 
 
-def _slow_at(self: membership._Pasts, i: int) -> State:
-    state = State(self.folder.office_id, self.folder.root_public)
+def _slow_at(self: causal.Pasts, i: int) -> State:
+    state = self.empty()
     mask = self.ancestors[self.order[i].id]
     for k, rec in enumerate(self.order[:i]):
         if mask >> k & 1 and rec.id in self.valid:
@@ -32,7 +32,7 @@ def _slow_at(self: membership._Pasts, i: int) -> State:
     return state
 
 
-def _slow_advance(self: membership._Pasts, i: int) -> None:
+def _slow_advance(self: causal.Pasts, i: int) -> None:
     pass
 
 
@@ -92,8 +92,8 @@ def _random_log(seed: int) -> tuple[bytes, list[bytes]]:
 def test_fast_pasts_match_rebuilding_every_past(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     root_public, blobs = _random_log(seed)
     fast = membership.fold(root_public, blobs)
-    monkeypatch.setattr(membership._Pasts, "at", _slow_at)
-    monkeypatch.setattr(membership._Pasts, "advance", _slow_advance)
+    monkeypatch.setattr(causal.Pasts, "at", _slow_at)
+    monkeypatch.setattr(causal.Pasts, "advance", _slow_advance)
     slow = membership.fold(root_public, blobs)
     assert fast.valid == slow.valid
     assert fast.invalid == slow.invalid
