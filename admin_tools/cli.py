@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil, invites, joining, onboarding, recovery
+from node import cliutil, crypto, invites, joining, onboarding, recovery
 from node.cliutil import add_common, data_dir, held_password, kdf_profile, now
-from node.keystore import atomic_write, read_capped
+from node.files import atomic_write, read_capped
 from node.office import UserView
 from node.tokens import Role
 
@@ -30,6 +30,14 @@ def cmd_init(args: argparse.Namespace) -> int:
             data_dir(args), args.office, args.admin, pw, now(), kdf_profile(), args.kit
         )
     with created.office as office:
+        if args.json:
+            cliutil.emit_json(
+                {"office": office.office_name, "fingerprint": office.fingerprint,
+                 "admin": args.admin, "device": office.identity.device_id.hex(),
+                 "recovery_kit": str(created.kit_path),
+                 "recovery_code": created.recovery_code}
+            )  # fmt: skip
+            return 0
         print(f"Office:             {office.office_name}")
         print(f"Office fingerprint: {office.fingerprint}")
         print(f"Admin:              {args.admin} (this PC)")
@@ -46,15 +54,14 @@ def cmd_recover(args: argparse.Namespace) -> int:
     else:
         raw = cliutil.ask_secret("Recovery code: ", "--code-file FILE")
     code = raw.decode("utf-8", "replace")
-    raw[:] = bytes(len(raw))
+    crypto.wipe(raw)
     with held_password(args, new=True, prompt="New password for this device: ") as pw:
         office = onboarding.recover_office(
             kit, code, data_dir(args), args.admin, pw, now(), kdf_profile()
         )
     with office:
         print(f"Recovered office {office.office_name} ({office.fingerprint}).")
-        print(f"This PC is now an admin device for {args.admin}; it catches up from the office's")
-        print("other PCs when it next meets them on the network.")
+        print(f"This PC is now an admin device for {args.admin}, holding the office root key.")
     return 0
 
 
@@ -117,7 +124,12 @@ def _user_json(v: UserView) -> dict[str, object]:
         "role": v.role.value if v.devices else None,
         "active": bool(v.devices),
         "devices": [
-            {"device": m.device_id.hex(), "role": m.role.value, "since": cliutil.when(m.since)}
+            {
+                "device": m.device_id.hex(),
+                "role": m.role.value,
+                "since": cliutil.when(m.since),
+                "expires": cliutil.when(m.capability.not_after),
+            }
             for m in v.devices
         ],
         "revoked_devices": [d.hex() for d in v.revoked],
@@ -135,7 +147,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     with cliutil.unlock(args) as office:
         devices = office.revoke(args.user, now(), args.reason, args.device)
         epoch = office.membership.state.current_key()
-        print(f"Revoked {args.user} ({len(devices)} device(s)); every PC refuses them from now on.")
+        print(f"Revoked {args.user} ({len(devices)} device(s)); every PC that receives this")
+        print("record refuses them.")
         if epoch is not None:
             print(
                 f"The vault key was rotated (epoch {epoch.epoch}): they cannot read anything new."
@@ -143,16 +156,33 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_renew(args: argparse.Namespace) -> int:
+    with cliutil.unlock(args) as office:
+        devices = office.renew(args.users, now())
+        who = ", ".join(args.users) if args.users else "everyone"
+        print(f"Renewed {len(devices)} device capability(ies) for {who}.")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     with cliutil.unlock(args, strict=False) as office:
-        problems = office.verify()
+        t = now()
+        problems = office.verify(t)
+        warnings = [
+            f"{m.user}'s device {m.device_id.hex()[:12]}: capability expires "
+            f"{cliutil.when(m.capability.not_after)} (vault-admin renew)"
+            for m in office.expiring(t)
+        ]
         records = len(office.membership.valid)
         if args.json:
-            cliutil.emit_json({"ok": not problems, "records": records, "problems": problems})
-        elif problems:
-            for p in problems:
-                print(f"FAIL {p}")
-        else:
+            cliutil.emit_json({"ok": not problems, "records": records, "problems": problems,
+                               "warnings": warnings})  # fmt: skip
+            return 1 if problems else 0
+        for p in problems:
+            print(f"FAIL {p}")
+        for w in warnings:
+            print(f"WARN {w}")
+        if not problems:
             print(f"OK: keystore, database and {records} membership record(s) all verify.")
     return 1 if problems else 0
 
@@ -165,7 +195,7 @@ def build_parser() -> cliutil.Parser:
     p.add_argument("--office", required=True, help='office name, e.g. "Acme Ltd"')
     p.add_argument("--admin", required=True, help="your user name")
     p.add_argument("--kit", type=Path, default=None, help="where to write the recovery kit")
-    add_common(p)
+    add_common(p, json_output=True)
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("recover", help="make a new admin device from the recovery kit")
@@ -207,6 +237,11 @@ def build_parser() -> cliutil.Parser:
     p.add_argument("--device", default=None, help="only the device whose id starts with this")
     add_common(p)
     p.set_defaults(func=cmd_revoke)
+
+    p = sub.add_parser("renew", help="re-issue capabilities before they expire (root key PC)")
+    p.add_argument("users", nargs="*", help="whose devices (default: everyone)")
+    add_common(p)
+    p.set_defaults(func=cmd_renew)
 
     p = sub.add_parser("verify", help="check every signature and record (exit 0 only if all hold)")
     add_common(p, json_output=True)

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil, joining, onboarding
+from node import cliutil, crypto, joining, onboarding
 from node.cliutil import add_common, data_dir, held_password, kdf_profile
 from node.datadir import DataDir
+from node.files import atomic_write, read_capped
 from node.identity import fingerprint
-from node.keystore import atomic_write, read_capped
 
 
 def cmd_request(args: argparse.Namespace) -> int:
@@ -37,11 +37,16 @@ def cmd_accept(args: argparse.Namespace) -> int:
     else:
         raw = cliutil.ask_secret("Invite code: ", "--code CODE")
         code = raw.decode("utf-8", "replace")
+        crypto.wipe(raw)
     with held_password(args) as pw:
         office = onboarding.accept_welcome(data_dir(args), pw, kdf_profile(), welcome, code)
     with office:
         member = office.member
         role = member.role.value if member else "?"
+        if args.json:
+            info = {"office": office.office_name, "fingerprint": office.fingerprint, "role": role}
+            cliutil.emit_json({**info, "device": office.identity.device_id.hex()})
+            return 0
         print(f"Joined {office.office_name} as {role}.")
         print(f"Office fingerprint: {fingerprint(office.root_public)}")
         print("Check it matches the one your admin reads out; if not, tell them at once.")
@@ -58,6 +63,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "user": member.user if member else None,
             "role": member.role.value if member else None,
             "active": member is not None,
+            "expires": cliutil.when(member.capability.not_after) if member else None,
         }
         if args.json:
             cliutil.emit_json(info)
@@ -81,7 +87,7 @@ def build_parser() -> cliutil.Parser:
     p = sub.add_parser("accept", help="join the office with the welcome file from your admin")
     p.add_argument("welcome", type=Path)
     p.add_argument("--code", default=None, help="your invite code (default: ask)")
-    add_common(p)
+    add_common(p, json_output=True)
     p.set_defaults(func=cmd_accept)
 
     p = sub.add_parser("status", help="show the office and this PC's role")

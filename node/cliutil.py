@@ -64,6 +64,7 @@ def data_dir(args: argparse.Namespace) -> Path:
 def now() -> int:
     fake = os.environ.get(NOW_ENV)
     if fake is not None:
+        sys.stderr.write(f"warning: {NOW_ENV} is set: the clock is faked (tests only)\n")
         try:
             return int(fake)
         except ValueError:

@@ -80,7 +80,9 @@ def parse_duration(text: str) -> int:
     if not match:
         raise UserError(f"cannot read the duration {text!r} (use e.g. 30m, 24h or 7d)")
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
-    if not 0 < seconds <= MAX_EXPIRY:
+    if seconds == 0:
+        raise UserError("an invite must last longer than that (use e.g. 30m, 24h or 7d)")
+    if seconds > MAX_EXPIRY:
         raise UserError("an invite must expire within 30 days")
     return seconds
 

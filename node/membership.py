@@ -280,7 +280,7 @@ class _Folder:
         return None
 
     def _state_of(self, order: list[Record], valid: set[bytes]) -> State:
-        state = State(self.office_id, self.root_public)
+        state = self._empty_state()
         for rec in order:
             if rec.id in valid:
                 apply(state, rec)

@@ -12,8 +12,8 @@ It does not print or prompt: that is the CLI's job.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from node.keystore import KdfProfile
 from node.membership import Member, Membership, fold
 from node.records import Enroll, Invite, Payload, Record, Revoke, RoleChange
 from node.store import Store
-from node.tokens import Role
+from node.tokens import CLOCK_SKEW, Role
 
 META_ROOT = "root_public"
 META_USER = "user"
@@ -116,7 +116,7 @@ class Office:
             views.append(UserView(user, role, active, revoked))
         return views
 
-    def verify(self) -> list[str]:
+    def verify(self, now: int) -> list[str]:
         """Every check we can make locally; [] when all hold."""
         problems = [f"database: {p}" for p in self.store.integrity_problems()]
         m = self.membership
@@ -128,30 +128,39 @@ class Office:
             ]
         if self.member is None:
             problems.append("this device is not an active member of the office")
+        for member in m.state.active_members():
+            if now > member.capability.not_after + CLOCK_SKEW:
+                problems.append(
+                    f"{member.user}'s device {member.device_id.hex()[:12]}: capability expired "
+                    f"on {_date(member.capability.not_after)} (vault-admin renew)"
+                )
         return problems
+
+    def expiring(self, now: int, within: int = 30 * 24 * 3600) -> list[Member]:
+        """Active devices whose capability ends within `within` seconds of `now`."""
+        return [
+            m
+            for m in self.membership.state.active_members()
+            if now <= m.capability.not_after + CLOCK_SKEW <= now + within
+        ]
 
     # -- admin acts ---------------------------------------------------------
     def invite(self, user: str, role: Role, lifetime: int, now: int) -> invites.InviteCode:
-        self._require_admin("invite people")
+        now = self._at(now)
+        self._require_admin("invite people", now)
         check_name(user)
         state = self.membership.state
-        names = {v.user for v in self.users()} | {
-            i.invite.user
+        open_invites = [
+            i.invite
             for i in state.invites.values()
             if i.invite.invite_id not in state.consumed and now <= i.invite.expires
-        }
-        for other in names:
+        ]
+        for other in {v.user for v in self.users()} | {i.user for i in open_invites}:
             if other != user and other.casefold() == user.casefold():
                 raise UserError(f"a user named {other!r} exists or is invited; use that name")
         if role is Role.ADMIN and self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
-        state = self.membership.state
-        live = {
-            i.invite.nameplate
-            for i in state.invites.values()
-            if i.invite.invite_id not in state.consumed and now <= i.invite.expires
-        }
-        code = invites.new_code(live)
+        code = invites.new_code({i.nameplate for i in open_invites})
         recipients = {m.device_id: m.capability.box_public for m in state.admins()}
         recipients[self.office_id] = crypto.box_public_of_signing_key(self.root_public)
         invite = Invite(
@@ -173,7 +182,8 @@ class Office:
         Nothing is saved unless `deliver` returns: a welcome that could not be
         written must not use up the invite.
         """
-        self._require_admin("enrol people")
+        now = self._at(now)
+        self._require_admin("enrol people", now)
         code = invites.parse_code(code_text)
         request = joining.read_request(request_data)
         boxes, ids = [self.identity.box], [self.identity.device_id]
@@ -201,23 +211,35 @@ class Office:
         self.commit([record])
 
     def set_role(self, user: str, role: Role, now: int) -> list[bytes]:
-        self._require_admin("change roles")
-        if self.identity.root is None:
-            raise PermissionDeniedError(_NEEDS_ROOT)
+        """Make `user` an admin or a member. Needs the office root key on this PC."""
+        now = self._at(now)
+        root = self._require_root()
         view = self._user(user)
         if view.role is role and all(m.role is role for m in view.devices):
             raise UserError(f"{user} is already {'an' if role is Role.ADMIN else 'a'} {role.value}")
         if role is Role.MEMBER:
             self._keep_an_admin(view, "make them a member")
-        out = []
-        for member in view.devices:
-            old = member.capability
-            cap = capability(self.office_id, self.office_id, old.sign_public, old.box_public,
-                              user, role, now, old.serial + 1)  # fmt: skip
-            token = tokens.issue(cap, self.identity.root)
-            out.append(self.sign_root(list(self.membership.heads), now, RoleChange(token)))
-        self.commit(out)
+        self.commit([self._reissue(root, m, role, now) for m in view.devices])
         return [m.device_id for m in view.devices]
+
+    def renew(self, users: list[str], now: int) -> list[bytes]:
+        """Re-issue the capabilities of `users` (everyone if empty) for another lifetime.
+
+        Capabilities expire (identity.TOKEN_LIFETIME); the root re-issues them
+        with the same role and the next serial.
+        """
+        now = self._at(now)
+        root = self._require_root()
+        views = [self._user(u) for u in users] if users else [v for v in self.users() if v.devices]
+        devices = [m for v in views for m in v.devices]
+        self.commit([self._reissue(root, m, m.role, now) for m in devices])
+        return [m.device_id for m in devices]
+
+    def _reissue(self, root: crypto.SigningKeyPair, member: Member, role: Role, now: int) -> bytes:
+        old = member.capability
+        cap = capability(self.office_id, self.office_id, old.sign_public, old.box_public,
+                         old.user, role, now, old.serial + 1)  # fmt: skip
+        return self.sign_root(list(self.membership.heads), now, RoleChange(tokens.issue(cap, root)))
 
     def revoke(
         self, user: str, now: int, reason: str = "", device: str | None = None
@@ -226,7 +248,8 @@ class Office:
 
         Members are revoked by this admin device; admins only by the office root.
         """
-        self._require_admin("revoke people")
+        now = self._at(now)
+        self._require_admin("revoke people", now)
         view = self._user(user)
         targets = list(view.devices)
         if device is not None:
@@ -236,9 +259,13 @@ class Office:
                     f"no single active device of {user!r} starts with {device!r} "
                     "(give at least 6 hex digits; see 'vault-admin users --json')"
                 )
+        remaining = [m for m in self.membership.state.admins() if m not in targets]
+        if any(m.role is Role.ADMIN for m in targets) and not remaining:
+            raise UserError(
+                f"{user} is the last admin; make someone else admin before you revoke them"
+            )
         if any(m.device_id == self.identity.device_id for m in targets):
             raise UserError("this PC cannot revoke itself; do it from another admin PC")
-        # No last-admin check needed here: this PC is an admin and is never a target.
         out = []
         for m in targets:
             payload = Revoke(m.device_id, self._cutoff(m.device_id), reason[:256])
@@ -250,12 +277,38 @@ class Office:
         return [m.device_id for m in targets]
 
     # -- internals ---------------------------------------------------------------
-    def _require_admin(self, act: str) -> None:
+    def _require_admin(self, act: str, now: int) -> None:
         member = self.member
         if member is None:
             raise PermissionDeniedError("this device is not an active member of the office")
         if member.role is not Role.ADMIN:
             raise PermissionDeniedError(f"only an admin can {act}")
+        if now > member.capability.not_after + CLOCK_SKEW:
+            raise PermissionDeniedError(
+                f"this device's admin capability expired on {_date(member.capability.not_after)};"
+                " renew it with 'vault-admin renew' on the PC that holds the office root key"
+            )
+
+    def _require_root(self) -> crypto.SigningKeyPair:
+        if self.identity.root is None:
+            raise PermissionDeniedError(_NEEDS_ROOT)
+        return self.identity.root
+
+    def _at(self, now: int) -> int:
+        """The time to sign at: never before the newest record this device has seen.
+
+        A clock a little behind (within the allowed skew) signs at that record's
+        time; one further behind is refused, because the fold would refuse it.
+        """
+        newest = max((self._cache[h].at for h in self.membership.heads), default=now)
+        if newest <= now:
+            return now
+        if newest - now <= CLOCK_SKEW:
+            return newest
+        raise UserError(
+            f"this PC's clock reads {_date(now)}, before the office's newest record "
+            f"({_date(newest)}); set the clock right and try again"
+        )
 
     def _user(self, user: str) -> UserView:
         for view in self.users():
@@ -323,11 +376,8 @@ class Office:
         )  # fmt: skip
 
     def sign_root(self, parents: list[bytes], now: int, payload: Payload) -> bytes:
-        if self.identity.root is None:
-            raise PermissionDeniedError(_NEEDS_ROOT)
-        return records.sign(
-            self.office_id, self.identity.root, self.office_id, parents, now, payload
-        )
+        root = self._require_root()
+        return records.sign(self.office_id, root, self.office_id, parents, now, payload)
 
     def commit(self, blobs: list[bytes]) -> None:
         """Persist our own new records in one durable transaction."""
@@ -354,12 +404,21 @@ class Office:
         return fold(self.root_public, blobs, self._cache)
 
     def _check_log(self) -> None:
+        if self.membership.genesis is None:
+            raise StorageError(
+                "the membership log has no genesis record for this office; it was altered "
+                "(run 'vault-admin verify')"
+            )
         broken = self.membership.broken
         if broken:
             raise StorageError(
                 f"the membership log holds {len(broken)} record(s) that fail their checks; "
                 "it was altered (run 'vault-admin verify')"
             )
+
+
+def _date(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 _NEEDS_ROOT = (
@@ -376,12 +435,3 @@ def open_device(
     secrets = keystore.read(datadir.keystore, password, profile)
     store = Store.open(datadir.database, secrets.db_key)
     return datadir, store, Identity.from_secrets(secrets)
-
-
-@contextlib.contextmanager
-def unlocked(path: Path, password: bytearray, profile: KdfProfile) -> Iterator[Office]:
-    office = Office.unlock(path, password, profile)
-    try:
-        yield office
-    finally:
-        office.close()

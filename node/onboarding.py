@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from node import crypto, invites, joining, keystore, records, recovery, tokens
-from node.datadir import DataDir
+from node import crypto, files, invites, joining, keystore, records, recovery, tokens
+from node.datadir import RECOVERY_KIT, DataDir
 from node.errors import PeerError, StorageError
 from node.identity import Identity, check_name
 from node.keystore import KdfProfile, Secrets
@@ -47,7 +47,7 @@ def create_office(
     check_name(office_name, "office name")
     check_name(admin)
     datadir = DataDir(path)
-    kit_path = kit_path or path / "recovery-kit.ovkit"
+    kit_path = kit_path or path / RECOVERY_KIT
     if kit_path.exists():
         raise StorageError(f"{kit_path} already exists; refusing to overwrite it")
     datadir.prepare_new()
@@ -65,7 +65,7 @@ def create_office(
         office.commit([*first, office.rotation(now, office.stage(first))])
         code = recovery.new_code()
         kit = recovery.Kit(office.office_id, office_name, root.seed, genesis)
-        keystore.write_new(kit_path, recovery.seal(kit, code))
+        files.write_new(kit_path, recovery.seal(kit, code))
         made.append(kit_path)
     return Created(office, code, kit_path)
 
@@ -179,7 +179,7 @@ def new_device_files(
             if root_public is not None:
                 store.set_meta(META_ROOT, root_public)
         yield store
-        keystore.write_new(datadir.keystore, sealed)
+        files.write_new(datadir.keystore, sealed)
     except BaseException:
         store.close()
         datadir.remove_partial()

@@ -30,7 +30,6 @@ ID = crypto.ID_SIZE
 SEALED_KEY_SIZE = 32 + 48  # crypto_box_seal of a 32-byte key
 
 Kind = Literal["genesis", "enroll", "role", "revoke", "rotate", "invite"]
-KINDS: tuple[Kind, ...] = ("genesis", "enroll", "role", "revoke", "rotate", "invite")
 
 
 @dataclass(frozen=True)

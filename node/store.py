@@ -50,10 +50,7 @@ class Store:
             raise StorageError(f"no vault database at {path}")
         if not create and path.stat().st_size == 0:
             # SQLCipher would quietly make a new database in an empty file.
-            raise StorageError(
-                f"the vault database {path} is empty (damaged); "
-                "it can be rebuilt from the office's other PCs"
-            )
+            raise StorageError(f"the vault database {path} is empty (damaged)")
         if create and path.exists():
             raise StorageError(f"{path} already exists; refusing to overwrite it")
         try:
@@ -87,10 +84,7 @@ class Store:
             conn.close()
             if create:
                 path.unlink(missing_ok=True)
-            raise StorageError(
-                f"the vault database at {path} is damaged or was altered "
-                "(it can be rebuilt from the office's other PCs)"
-            ) from None
+            raise StorageError(f"the vault database at {path} is damaged or was altered") from None
         except StorageError:
             conn.close()
             if create:
@@ -158,6 +152,5 @@ class Store:
             return list(self._conn.execute(sql, params).fetchall())
         except sqlcipher3.Error as exc:
             raise StorageError(
-                f"the vault database {self.path} is damaged or was altered ({exc}); "
-                "it can be rebuilt from the office's other PCs"
+                f"the vault database {self.path} is damaged or was altered ({exc})"
             ) from None

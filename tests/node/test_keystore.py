@@ -27,7 +27,7 @@ import nacl.exceptions
 import nacl.pwhash
 import pytest
 
-from node import crypto, keystore
+from node import crypto, files, keystore
 from node.errors import StorageError, VaultError, WrongPasswordError
 from node.keystore import INSECURE_TEST, MODERATE, KdfProfile, Secrets
 
@@ -124,7 +124,7 @@ def test_round_trip_through_a_file(
     tmp_path: Path, secrets: Secrets, sealed: bytes, password: bytearray, fast_kdf: KdfProfile
 ) -> None:
     path = tmp_path / "keystore"
-    keystore.write_new(path, sealed)
+    files.write_new(path, sealed)
     assert path.read_bytes() == sealed
     assert keystore.read(path, password, fast_kdf) == secrets
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keystore"], "temp file left behind"
@@ -133,7 +133,7 @@ def test_round_trip_through_a_file(
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_keystore_file_is_private_to_its_owner(tmp_path: Path, sealed: bytes) -> None:
     path = tmp_path / "keystore"
-    keystore.write_new(path, sealed)
+    files.write_new(path, sealed)
     assert path.stat().st_mode & 0o077 == 0
 
 
@@ -168,7 +168,7 @@ def test_wrong_password_is_clear_and_writes_nothing(
     tmp_path: Path, sealed: bytes, fast_kdf: KdfProfile, argon2_calls: Argon2Calls
 ) -> None:
     path = tmp_path / "keystore"
-    keystore.write_new(path, sealed)
+    files.write_new(path, sealed)
     before = path.read_bytes()
     with pytest.raises(WrongPasswordError) as info:
         keystore.read(path, bytearray(b"not the password"), fast_kdf)
@@ -459,7 +459,7 @@ def test_missing_keystore_file_is_a_storage_error(tmp_path: Path, password: byte
 # -- writing and reading the file (more in test_store.py) -------------------------------
 Write = Callable[[Path, bytes], None]
 BOTH_WRITES = pytest.mark.parametrize(
-    "write", [keystore.write_new, keystore.atomic_write], ids=["write_new", "atomic_write"]
+    "write", [files.write_new, files.atomic_write], ids=["write_new", "atomic_write"]
 )
 
 
@@ -486,7 +486,7 @@ def test_write_new_never_replaces_what_holds_the_name(
 
         monkeypatch.setattr(os, "link", racing_link)
     with pytest.raises(StorageError) as info:
-        keystore.write_new(path, sealed)
+        files.write_new(path, sealed)
     assert_one_line(info.value)
     assert not target.exists()
     if taken_by != "dangling-symlink":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from node import crypto, joining, keystore, onboarding, records, tokens
+from node import crypto, files, joining, keystore, onboarding, records, tokens
 from node.datadir import DATABASE, KEYSTORE, RECOVERY_KIT
 from node.errors import InviteError, PeerError, StorageError, UserError
 from node.invites import InviteCode
@@ -262,7 +262,7 @@ def test_keystore_is_written_last(
     """When the keystore is written, the database already holds all the device needs."""
     path = tmp_path / "new"
     seen: list[tuple[str, int, bytes | None]] = []
-    real = keystore.write_new
+    real = files.write_new
     password = pw(BOB_PASSWORD if kind == "request" else PASSWORD)
 
     def spy(target: Path, data: bytes) -> None:
@@ -275,7 +275,7 @@ def test_keystore_is_written_last(
         seen.append((target.name, count, user))
         real(target, data)
 
-    monkeypatch.setattr(keystore, "write_new", spy)
+    monkeypatch.setattr(files, "write_new", spy)
     makers[kind](path)
     expected = {
         "init": [(RECOVERY_KIT, -1, None), (KEYSTORE, 3, b"alice")],  # genesis, enrol, key
@@ -314,18 +314,18 @@ def test_failure_at_the_last_step_leaves_nothing_behind(
     makers: dict[str, Make], tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "new"
-    real = keystore.write_new
+    real = files.write_new
 
     def keystore_fails(target: Path, data: bytes) -> None:
         if target.name == KEYSTORE:
             raise StorageError("disk full")
         real(target, data)
 
-    monkeypatch.setattr(keystore, "write_new", keystore_fails)
+    monkeypatch.setattr(files, "write_new", keystore_fails)
     with pytest.raises(StorageError, match="disk full"):
         makers[kind](path)
     assert list(path.iterdir()) == [], "a half-made device or its kit was left behind"
-    monkeypatch.setattr(keystore, "write_new", real)
+    monkeypatch.setattr(files, "write_new", real)
     makers[kind](path)  # and a retry works
 
 

@@ -9,7 +9,7 @@ make a database in it); the file is created 0600; a sqlcipher3 without
 encryption is refused. Also the durability settings (WAL, synchronous=FULL)
 and the all-or-nothing transaction that every change goes through, and the
 durable writes and capped reads every other file goes through
-(`keystore.atomic_write`, `write_new`, `read_capped`).
+(`files.atomic_write`, `write_new`, `read_capped`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import sqlcipher3
 
-from node import crypto, keystore
+from node import crypto, files
 from node.errors import StorageError
 from node.store import Store
 
@@ -352,10 +352,10 @@ def test_a_folder_in_place_of_the_file_is_refused(db_path: Path, key: bytes) -> 
     open_fails(db_path, key)
 
 
-# -- every other file we write and read: keystore.atomic_write, write_new, read_capped ----
+# -- every other file we write and read: files.atomic_write, write_new, read_capped ----
 Write = Callable[[Path, bytes], None]
 BOTH_WRITES = pytest.mark.parametrize(
-    "write", [keystore.write_new, keystore.atomic_write], ids=["write_new", "atomic_write"]
+    "write", [files.write_new, files.atomic_write], ids=["write_new", "atomic_write"]
 )
 
 
@@ -366,7 +366,7 @@ def names(folder: Path) -> list[str]:
 def test_atomic_write_creates_and_replaces_a_private_file(tmp_path: Path) -> None:
     path = tmp_path / "bob.welcome"
     for data in (b"first", b"second, longer", b""):
-        keystore.atomic_write(path, data)
+        files.atomic_write(path, data)
         assert path.read_bytes() == data
         if os.name == "posix":
             assert path.stat().st_mode & 0o077 == 0
@@ -405,7 +405,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: Write
 ) -> None:
     path = tmp_path / "file"
-    if write is keystore.atomic_write:
+    if write is files.atomic_write:
         path.write_bytes(b"old")
 
     def disk_full(fd: int, data: Any) -> int:
@@ -415,8 +415,8 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(
     with pytest.raises(StorageError, match="No space left") as info:
         write(path, b"new")
     assert_one_line(info.value)
-    assert names(tmp_path) == (["file"] if write is keystore.atomic_write else [])
-    if write is keystore.atomic_write:
+    assert names(tmp_path) == (["file"] if write is files.atomic_write else [])
+    if write is files.atomic_write:
         assert path.read_bytes() == b"old"
 
 
@@ -424,7 +424,7 @@ def test_atomic_write_onto_a_folder_is_a_storage_error(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir" / "inside").write_bytes(b"kept")
     with pytest.raises(StorageError):
-        keystore.atomic_write(tmp_path / "dir", b"data")
+        files.atomic_write(tmp_path / "dir", b"data")
     assert names(tmp_path) == ["dir"]
     assert (tmp_path / "dir" / "inside").read_bytes() == b"kept"
 
@@ -433,7 +433,7 @@ def test_atomic_write_onto_a_folder_is_a_storage_error(tmp_path: Path) -> None:
 def test_read_capped_reads_a_file_up_to_the_limit(tmp_path: Path, size: int) -> None:
     data = crypto.random_bytes(size)
     (tmp_path / "f").write_bytes(data)
-    assert keystore.read_capped(tmp_path / "f", 100, "welcome file") == data
+    assert files.read_capped(tmp_path / "f", 100, "welcome file") == data
 
 
 @pytest.mark.parametrize(
@@ -456,5 +456,5 @@ def test_read_capped_refuses_what_is_not_a_small_file(
     elif kind == "folder":
         path.mkdir()
     with pytest.raises(StorageError, match=message) as info:
-        keystore.read_capped(path, 100, "welcome file")
+        files.read_capped(path, 100, "welcome file")
     assert_one_line(info.value)
