@@ -46,50 +46,22 @@ class Store:
     def open(cls, path: Path, key: bytes, create: bool = False) -> Store:
         if len(key) != 32:
             raise RuntimeError("the database key is 32 bytes")
-        if not create and not path.is_file():
-            raise StorageError(f"no vault database at {path}")
-        if not create and path.stat().st_size == 0:
-            # SQLCipher would quietly make a new database in an empty file.
-            raise StorageError(f"the vault database {path} is empty (damaged)")
-        if create and path.exists():
-            raise StorageError(f"{path} already exists; refusing to overwrite it")
+        conn = _connect(path, create)
         try:
-            if create:
-                # Private to this user from the first byte (SQLite gives -wal/-shm the same mode).
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            conn = sqlcipher3.connect(str(path), timeout=10.0, isolation_level=None)
-        except OSError as exc:
-            raise StorageError(f"cannot create {path}: {exc.strerror}") from None
-        except sqlcipher3.Error:
-            raise StorageError(f"cannot open the vault database at {path}") from None
-        try:
-            # Refuse a plain SQLite build: it would store everything in the clear.
-            if not conn.execute("PRAGMA cipher_version").fetchall():
-                raise StorageError("this sqlcipher3 build has no encryption; refusing to run")
-            # Keep SQLCipher from printing decryption errors to stderr.
-            conn.execute("PRAGMA cipher_log_level = NONE")
-            conn.execute("PRAGMA cipher_memory_security = ON")
-            conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            _key_and_configure(conn, key)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if create:
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise StorageError(f"the vault database at {path} has an unknown layout")
-        except sqlcipher3.Error:
+        except (sqlcipher3.Error, StorageError) as exc:
             conn.close()
             if create:
                 path.unlink(missing_ok=True)
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"the vault database at {path} is damaged or was altered") from None
-        except StorageError:
-            conn.close()
-            if create:
-                path.unlink(missing_ok=True)
-            raise
         return cls(conn, path)
 
     def close(self) -> None:
@@ -154,3 +126,39 @@ class Store:
             raise StorageError(
                 f"the vault database {self.path} is damaged or was altered ({exc})"
             ) from None
+
+
+def _connect(path: Path, create: bool) -> Any:
+    """Check the file is what `create` says it should be, then connect (no key yet)."""
+    if not create and not path.is_file():
+        raise StorageError(f"no vault database at {path}")
+    if not create and path.stat().st_size == 0:
+        # SQLCipher would quietly make a new database in an empty file.
+        raise StorageError(f"the vault database {path} is empty (damaged)")
+    if create and path.exists():
+        raise StorageError(f"{path} already exists; refusing to overwrite it")
+    try:
+        if create:
+            # Private to this user from the first byte (SQLite gives -wal/-shm the same mode).
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return sqlcipher3.connect(str(path), timeout=10.0, isolation_level=None)
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc.strerror}") from None
+    except sqlcipher3.Error:
+        if create:
+            path.unlink(missing_ok=True)
+        raise StorageError(f"cannot open the vault database at {path}") from None
+
+
+def _key_and_configure(conn: Any, key: bytes) -> None:
+    """Key the connection (raw key, no SQLCipher KDF), prove the key works, set durability."""
+    # Refuse a plain SQLite build: it would store everything in the clear.
+    if not conn.execute("PRAGMA cipher_version").fetchall():
+        raise StorageError("this sqlcipher3 build has no encryption; refusing to run")
+    conn.execute("PRAGMA cipher_log_level = NONE")  # no decryption errors on stderr
+    conn.execute("PRAGMA cipher_memory_security = ON")
+    conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails on a wrong key
+    conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
