@@ -68,7 +68,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 def cmd_invite(args: argparse.Namespace) -> int:
     lifetime = invites.parse_duration(args.expires)
     with cliutil.unlock(args) as office:
-        t = now()
+        t = office.signing_time(now())
         code = office.invite(args.user, Role(args.role), lifetime, t)
         if args.json:
             cliutil.emit_json({"user": args.user, "role": args.role, "code": str(code),

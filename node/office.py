@@ -230,7 +230,8 @@ class Office:
         """
         now = self._at(now)
         root = self._require_root()
-        views = [self._user(u) for u in users] if users else [v for v in self.users() if v.devices]
+        names = list(dict.fromkeys(users))  # each user once, in the order given
+        views = [self._user(u) for u in names] if names else [v for v in self.users() if v.devices]
         devices = [m for v in views for m in v.devices]
         self.commit([self._reissue(root, m, m.role, now) for m in devices])
         return [m.device_id for m in devices]
@@ -293,6 +294,10 @@ class Office:
         if self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
         return self.identity.root
+
+    def signing_time(self, now: int) -> int:
+        """The time this device's next record will carry (see `_at`)."""
+        return self._at(now)
 
     def _at(self, now: int) -> int:
         """The time to sign at: never before the newest record this device has seen.

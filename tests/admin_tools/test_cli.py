@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from node import keystore
+from node import keystore, recovery
+from node.identity import TOKEN_LIFETIME
 from node.store import Store
 from node.wordlist import WORDS
 from tests.clirun import Cli, Proc, environment, fails, ok, ok_json, snapshot, write
@@ -38,12 +39,20 @@ RECOVERY_CODE = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4})+$")
 INVITE_CODE = re.compile(r"^[0-9]{1,4}-[a-z]+-[a-z]+-[a-z]+$")
 
 
+def pw(text: str) -> bytearray:
+    return bytearray(text.encode())
+
+
 def by_user(users_json: Any) -> dict[str, Any]:
     return {u["user"]: u for u in users_json["users"]}
 
 
 def when(seconds: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def parse_when(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M UTC")
 
 
 # -- the shared office -------------------------------------------------------------
@@ -134,8 +143,13 @@ def test_init_prints_fingerprint_kit_and_recovery_code_once(base: Base) -> None:
     assert FINGERPRINT.match(base.fingerprint), base.fingerprint
     assert RECOVERY_CODE.match(base.recovery_code), base.recovery_code
     assert "shown only now" in out
-    assert base.kit.is_file()
-    assert base.recovery_code.encode() not in base.kit.read_bytes()
+    # The kit holds the office root key, sealed: the printed code opens it, and the
+    # key is not in it in the clear.
+    secrets = keystore.read(base.alice_dir / "keystore.ovk", pw(PASSWORD), keystore.INSECURE_TEST)
+    kit = base.kit.read_bytes()
+    assert secrets.root_seed is not None
+    assert recovery.open_kit(kit, base.recovery_code).root_seed == secrets.root_seed
+    assert secrets.root_seed not in kit
     assert (base.alice_dir / "keystore.ovk").is_file()
     assert (base.alice_dir / "vault.db").is_file()
 
@@ -146,6 +160,8 @@ def test_recover_makes_a_new_admin_device(base: Base, cli: Cli, tmp_path: Path) 
     out = ok(cli("recover", base.kit, "--data-dir", "D2", "--code-file", code,
                  "--password-file", pw2, "--admin", "dora"))  # fmt: skip
     assert base.fingerprint in out.stdout
+    assert "holding the office root key" in out.stdout
+    assert "catches up" not in out.stdout  # no sync exists yet to catch up with
 
     users = ok_json(cli("users", "--data-dir", "D2", "--password-file", pw2, "--json"))
     assert users["office"] == "Acme Ltd"
@@ -252,6 +268,10 @@ def test_users_lists_the_admin_and_the_joined_member(base: Base, cli: Cli, offic
     assert (people["alice"]["role"], people["alice"]["active"]) == ("admin", True)
     assert (people["bob"]["role"], people["bob"]["active"]) == ("member", True)
     assert len(people["bob"]["devices"]) == 1
+    for device in (*people["alice"]["devices"], *people["bob"]["devices"]):
+        # A capability lasts two years from enrolment (exact times: test_capabilities_cli.py).
+        since, expires = (parse_when(device[k]) for k in ("since", "expires"))
+        assert expires - since == dt.timedelta(seconds=TOKEN_LIFETIME)
 
     text = ok(cli("users", "--data-dir", office, "--password-file", base.pw)).stdout
     assert base.fingerprint in text
@@ -266,8 +286,8 @@ def test_role_then_revoke_show_in_users(base: Base, cli: Cli, office: Path) -> N
     assert "bob is now an admin" in ok(cli("role", "bob", "admin", *common)).stdout
     assert by_user(ok_json(cli("users", *common, "--json")))["bob"]["role"] == "admin"
 
-    out = ok(cli("revoke", "bob", "--reason", "left the firm", *common)).stdout
-    assert "Revoked bob (1 device(s))" in out
+    out = " ".join(ok(cli("revoke", "bob", "--reason", "left the firm", *common)).stdout.split())
+    assert "Revoked bob (1 device(s)); every PC that receives this record refuses them." in out
     assert "rotated" in out
     bob = by_user(ok_json(cli("users", *common, "--json")))["bob"]
     assert bob["active"] is False
@@ -284,7 +304,7 @@ def test_verify_passes_on_an_untouched_office(base: Base, cli: Cli, office: Path
     common = ("--data-dir", office, "--password-file", base.pw)
     assert ok(cli("verify", *common)).stdout.startswith("OK:")
     report = ok_json(cli("verify", *common, "--json"))
-    assert report == {"ok": True, "problems": [], "records": report["records"]}
+    assert report == {"ok": True, "problems": [], "records": report["records"], "warnings": []}
     assert report["records"] >= 3
 
 
@@ -374,9 +394,7 @@ def test_tampered_database_gives_one_clear_line(
 
 def _forge_log_record(data_dir: Path) -> None:
     """Add a copy of a membership record with one signature byte flipped."""
-    secrets = keystore.read(
-        data_dir / "keystore.ovk", bytearray(PASSWORD.encode()), keystore.INSECURE_TEST
-    )
+    secrets = keystore.read(data_dir / "keystore.ovk", pw(PASSWORD), keystore.INSECURE_TEST)
     with Store.open(data_dir / "vault.db", secrets.db_key) as store:
         forged = bytearray(store.records()[-1])
         forged[-5] ^= 0x01
@@ -423,9 +441,12 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
      "no OfficeVault data folder", 1),
     ("role-unknown-user", ("role", "carol", "admin", *UNLOCK), "no active user named 'carol'", 1),
     ("revoke-unknown-user", ("revoke", "carol", *UNLOCK), "no active user named 'carol'", 1),
-    ("revoke-only-admin-from-her-pc", ("revoke", "alice", *UNLOCK), "cannot revoke itself", 1),
+    ("revoke-only-admin-from-her-pc", ("revoke", "alice", *UNLOCK), "alice is the last admin", 1),
     ("revoke-own-device", ("revoke", "alice", "--device", "{alice_device}", *UNLOCK),
-     "this PC cannot revoke itself", 1),
+     "alice is the last admin", 1),
+    ("renew-unknown-user", ("renew", "carol", *UNLOCK), "no active user named 'carol'", 1),
+    ("missing-data-dir-renew", ("renew", "--data-dir", "{nowhere}", "--password-file", PW),
+     "no OfficeVault data folder", 1),
     ("invite-case-variant", ("invite", "Bob", *UNLOCK), "a user named 'bob' exists", 1),
     ("invite-name-not-nfc", ("invite", "Zoe\u0308", *UNLOCK), "invalid user name", 1),
     ("init-into-interrupted-setup", ("init", "--data-dir", "{interrupted}", "--office", "X",
@@ -437,7 +458,9 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
     ("role-unchanged", ("role", "bob", "member", *UNLOCK), "already a member", 1),
     ("expires-unknown-unit", ("invite", "dan", "--expires", "2y", *UNLOCK), "duration", 1),
     ("expires-not-a-duration", ("invite", "dan", "--expires", "soon", *UNLOCK), "duration", 1),
-    ("expires-zero", ("invite", "dan", "--expires", "0h", *UNLOCK), "30 days", 1),
+    ("expires-zero", ("invite", "dan", "--expires", "0h", *UNLOCK), "must last longer", 1),
+    ("expires-zero-seconds", ("invite", "dan", "--expires", "0s", *UNLOCK),
+     "an invite must last longer than that", 1),
     ("expires-too-long", ("invite", "dan", "--expires", "31d", *UNLOCK), "30 days", 1),
     ("invite-bad-name", ("invite", " dan", *UNLOCK), "invalid user name", 1),
     ("password-file-missing", ("users", "--data-dir", A, "--password-file", "{nowhere}"),
@@ -519,7 +542,7 @@ def test_data_is_intact_after_refused_acts(
     users_before = ok_json(cli("users", *common, "--json"))
     wrong = write(tmp_path / "wrong.pw", "not the password\n")
     fails(cli("users", "--data-dir", office, "--password-file", wrong), "wrong password")
-    fails(cli("revoke", "alice", *common), "cannot revoke itself")
+    fails(cli("revoke", "alice", *common), "last admin")
     fails(cli("role", "alice", "member", *common), "last admin")
     assert ok_json(cli("verify", *common, "--json"))["ok"] is True
     assert ok_json(cli("users", *common, "--json")) == users_before
@@ -528,8 +551,8 @@ def test_data_is_intact_after_refused_acts(
 # -- every subcommand takes the common options after its name ---------------------------
 @pytest.mark.parametrize(
     ("command", "has_json"),
-    [("init", False), ("recover", False), ("invite", True), ("enroll", False), ("users", True),
-     ("role", False), ("revoke", False), ("verify", True)],
+    [("init", True), ("recover", False), ("invite", True), ("enroll", False), ("users", True),
+     ("role", False), ("revoke", False), ("renew", False), ("verify", True)],
 )  # fmt: skip
 def test_subcommand_help_lists_common_options(cli: Cli, command: str, has_json: bool) -> None:
     out = ok(cli(command, "--help")).stdout

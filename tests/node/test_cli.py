@@ -13,11 +13,13 @@ work on a copy.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pty
 import re
 import select
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from node import joining, keystore, onboarding
+from node.identity import TOKEN_LIFETIME
 from node.invites import InviteCode
 from node.tokens import Role
 from node.wordlist import WORDS
@@ -136,6 +139,20 @@ def test_status_shows_the_joined_member(base: Base, cli: Cli, tmp_path: Path) ->
     users = ok_json(cli.admin("users", "--data-dir", alice, "--password-file", base.pw, "--json"))
     bob_view = next(u for u in users["users"] if u["user"] == "bob")
     assert [d["device"] for d in bob_view["devices"]] == [status["device"]]
+
+
+def test_accept_json_names_the_office_role_and_device(base: Base, cli: Cli, tmp_path: Path) -> None:
+    carl = copy(base, "P", tmp_path)
+    common = ("--data-dir", carl, "--password-file", base.carl_pw)
+    joined = ok_json(cli("accept", base.dir("carl.welcome"), "--code", base.carl_code, "--json",
+                         *common))  # fmt: skip
+    status = ok_json(cli("status", *common, "--json"))
+    assert joined == {"office": "Acme Ltd", "fingerprint": base.fingerprint, "role": "member",
+                      "device": status["device"]}  # fmt: skip
+    assert (status["user"], status["role"]) == ("carl", "member")
+    # Enrolled (on A+carl) at the real time: two years of capability from about now.
+    expires = dt.datetime.strptime(status["expires"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=dt.UTC)
+    assert abs(expires.timestamp() - time.time() - TOKEN_LIFETIME) < 600
 
 
 def test_admin_invite_joins_as_admin(base: Base, cli: Cli, tmp_path: Path) -> None:
@@ -291,9 +308,22 @@ def run_at_terminal(
                 answered = True
     finally:
         os.close(fd)
-        _, status = os.waitpid(pid, 0)
+        status = reap(pid, deadline)
+    assert status is not None, f"killed after {clirun.TIMEOUT} s: {output!r}"
     assert answered, f"no {prompt!r} prompt: {output!r}"
     return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+def reap(pid: int, deadline: float) -> int | None:
+    """The child's wait status; past `deadline` it is killed (it is ours) and None returned."""
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -430,7 +460,7 @@ def test_error_is_one_line_and_changes_nothing(
 
 
 @pytest.mark.parametrize(
-    ("command", "has_json"), [("request", False), ("accept", False), ("status", True)]
+    ("command", "has_json"), [("request", False), ("accept", True), ("status", True)]
 )
 def test_subcommand_help_lists_common_options(cli: Cli, command: str, has_json: bool) -> None:
     out = ok(cli(command, "--help")).stdout

@@ -176,13 +176,23 @@ def test_parse_duration_accepts(text: str, seconds: int) -> None:
     assert invites.parse_duration(text) == seconds
 
 
+ZERO, TOO_LONG, UNREADABLE = (
+    "must last longer than that",
+    "must expire within 30 days",
+    "cannot read",
+)
+
+
 @pytest.mark.parametrize(
-    "text",
-    ["0s", "0d", "31d", "721h", "2592001s", "99y", "", "abc", "24", "h", "-1h", "1.5h", "1h30m",
-     "1000000d", "1234567s", "24 h"],
+    ("text", "why"),
+    [("0s", ZERO), ("0d", ZERO), ("000m", ZERO), ("31d", TOO_LONG), ("721h", TOO_LONG),
+     ("2592001s", UNREADABLE), ("99y", UNREADABLE), ("", UNREADABLE), ("abc", UNREADABLE),
+     ("24", UNREADABLE), ("h", UNREADABLE), ("-1h", UNREADABLE), ("1.5h", UNREADABLE),
+     ("1h30m", UNREADABLE), ("1000000d", UNREADABLE), ("1234567s", UNREADABLE),
+     ("24 h", UNREADABLE)],
 )  # fmt: skip
-def test_parse_duration_refuses(text: str) -> None:
-    with pytest.raises(UserError):
+def test_parse_duration_refuses(text: str, why: str) -> None:
+    with pytest.raises(UserError, match=why):
         invites.parse_duration(text)
 
 

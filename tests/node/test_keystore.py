@@ -6,8 +6,9 @@ keystore whose header was rewritten to ask for a cheap Argon2id never gets to
 see the password; any damage to the file is a clear `StorageError`, told
 apart from a wrong password by the checksum trailer; a header asking for
 more than 32 passes or 1 GiB is refused before any hashing, and an Argon2
-failure is a one-line `StorageError`; `write_new` never replaces whatever
-holds the name; a test-only fast KDF is used only when asked for exactly.
+failure is a one-line `StorageError`; a test-only fast KDF is used only when
+asked for exactly, by its documented variable name. (How the file itself is
+written durably is in test_files.py.)
 
 Only `test_moderate_profile_round_trip` runs the real MODERATE cost (two
 Argon2id runs, ~1 s and 256 MiB each); everything else uses the fast profile
@@ -456,60 +457,7 @@ def test_missing_keystore_file_is_a_storage_error(tmp_path: Path, password: byte
         keystore.read(tmp_path / "nothing-here", password, INSECURE_TEST)
 
 
-# -- writing and reading the file (more in test_store.py) -------------------------------
-Write = Callable[[Path, bytes], None]
-BOTH_WRITES = pytest.mark.parametrize(
-    "write", [files.write_new, files.atomic_write], ids=["write_new", "atomic_write"]
-)
-
-
-def names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
-
-
-@pytest.mark.parametrize("taken_by", ["file", "dangling-symlink", "file-made-during-the-write"])
-def test_write_new_never_replaces_what_holds_the_name(
-    tmp_path: Path, sealed: bytes, monkeypatch: pytest.MonkeyPatch, taken_by: str
-) -> None:
-    """No check-then-write (os.link fails if the name exists), and no writing through links."""
-    path, target = tmp_path / "keystore", tmp_path / "elsewhere"
-    if taken_by == "file":
-        path.write_bytes(b"precious")
-    elif taken_by == "dangling-symlink":
-        path.symlink_to(target)
-    else:
-        real_link = os.link
-
-        def racing_link(src: Any, dst: Any, **kwargs: Any) -> None:
-            Path(dst).write_bytes(b"precious")  # another writer wins the race
-            real_link(src, dst, **kwargs)
-
-        monkeypatch.setattr(os, "link", racing_link)
-    with pytest.raises(StorageError) as info:
-        files.write_new(path, sealed)
-    assert_one_line(info.value)
-    assert not target.exists()
-    if taken_by != "dangling-symlink":
-        assert path.read_bytes() == b"precious"
-    assert names(tmp_path) == ["keystore"], "temp file left behind"
-
-
-@BOTH_WRITES
-def test_write_into_a_missing_folder_is_a_storage_error(
-    tmp_path: Path, sealed: bytes, write: Write
-) -> None:
-    with pytest.raises(StorageError):
-        write(tmp_path / "no-such-dir" / "keystore", sealed)
-
-
-@BOTH_WRITES
-def test_a_stale_temp_file_does_not_block_a_write(tmp_path: Path, write: Write) -> None:
-    """A temp file left by a crashed earlier run that had the same process id."""
-    (tmp_path / f"keystore.{os.getpid()}.tmp").write_bytes(b"half")
-    write(tmp_path / "keystore", b"whole")
-    assert (tmp_path / "keystore").read_bytes() == b"whole"
-
-
+# -- reading the file (writing it: test_files.py) ----------------------------------------
 def test_huge_keystore_file_is_refused_without_reading_it(
     tmp_path: Path, password: bytearray, fast_kdf: KdfProfile, argon2_calls: Argon2Calls
 ) -> None:
@@ -525,20 +473,25 @@ def test_huge_keystore_file_is_refused_without_reading_it(
 # -- profiles -------------------------------------------------------------------------------
 
 
+# The variable's name is part of the contract (README, tests/clirun.py): spelled out here.
+TEST_KDF = "OFFICEVAULT_INSECURE_TEST_KDF"
+
+
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
         ({}, MODERATE),
-        ({keystore.TEST_KDF_ENV: "1"}, INSECURE_TEST),
-        ({keystore.TEST_KDF_ENV: "0"}, MODERATE),
-        ({keystore.TEST_KDF_ENV: ""}, MODERATE),
-        ({keystore.TEST_KDF_ENV: "true"}, MODERATE),
-        ({keystore.TEST_KDF_ENV: "yes"}, MODERATE),
-        ({keystore.TEST_KDF_ENV: "01"}, MODERATE),
-        ({keystore.TEST_KDF_ENV: " 1"}, MODERATE),
-        ({keystore.TEST_KDF_ENV: "1 "}, MODERATE),
-        ({keystore.TEST_KDF_ENV.lower(): "1"}, MODERATE),
+        ({TEST_KDF: "1"}, INSECURE_TEST),
+        ({TEST_KDF: "0"}, MODERATE),
+        ({TEST_KDF: ""}, MODERATE),
+        ({TEST_KDF: "true"}, MODERATE),
+        ({TEST_KDF: "yes"}, MODERATE),
+        ({TEST_KDF: "01"}, MODERATE),
+        ({TEST_KDF: " 1"}, MODERATE),
+        ({TEST_KDF: "1 "}, MODERATE),
+        ({TEST_KDF.lower(): "1"}, MODERATE),
         ({"OFFICEVAULT_INSECURE_TEST": "1"}, MODERATE),
+        ({"OFFICEVAULT_NOW": "1", "OFFICEVAULT_DEBUG": "1"}, MODERATE),
     ],
     ids=[
         "unset",
@@ -552,11 +505,11 @@ def test_huge_keystore_file_is_refused_without_reading_it(
         "trailing-space",
         "lower-case-name",
         "other-name",
+        "other-test-switches",
     ],
 )
 def test_profile_from_env(environ: dict[str, str], expected: KdfProfile) -> None:
     """The insecure profile only on an exact opt-in; anything else is production cost."""
-    assert keystore.TEST_KDF_ENV == "OFFICEVAULT_INSECURE_TEST_KDF"
     assert keystore.profile_from_env(environ) is expected
 
 

@@ -3,7 +3,8 @@
 Threats covered: a lost PC is shut out alone (`revoke USER --device PREFIX`)
 while its owner keeps working on their other PCs; a prefix that is too short,
 unknown, another person's or ambiguous names no device and changes nothing;
-a PC cannot revoke itself; only the office root revokes an admin device, so
+a PC cannot revoke itself, and revoking the last admin is refused (that is
+said first, whichever PC asks); only the office root revokes an admin device, so
 an admin PC without the root key cannot lock another admin out; an admin
 with two devices may lose one. User names are Unicode NFC, and an invite
 whose name differs from an existing user's only by case is refused, so one
@@ -19,9 +20,7 @@ no traceback, data unchanged).
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
-import subprocess
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from node.errors import NotFoundError, PermissionDeniedError, UserError
 from node.office import Office
 from node.records import Revoke, Rotate
 from node.tokens import Role
+from tests import clirun
 from tests.conftest import PASSWORD, T0
 
 HOUR = 3600
@@ -155,7 +155,7 @@ def test_revoke_one_device_by_its_id_prefix(base: Base, open_copy: Opener, prefi
     sealed_to = {d.hex() for d in current.sealed}
     assert base.bob2 in sealed_to
     assert base.bob1 not in sealed_to
-    assert a1.verify() == []
+    assert a1.verify(NOW) == []
 
 
 def test_revoke_without_a_device_revokes_every_device(base: Base, open_copy: Opener) -> None:
@@ -163,7 +163,7 @@ def test_revoke_without_a_device_revokes_every_device(base: Base, open_copy: Ope
     revoked = a1.revoke("bob", NOW)
     assert sorted(d.hex() for d in revoked) == sorted([base.bob1, base.bob2])
     assert active(a1, "bob") == []
-    assert a1.verify() == []
+    assert a1.verify(NOW) == []
 
 
 PREFIX_CASES: dict[str, Callable[[Base], tuple[str, str]]] = {
@@ -203,19 +203,27 @@ def test_an_already_revoked_device_is_not_found(base: Base, open_copy: Opener) -
 
 
 @pytest.mark.parametrize(
-    ("pc", "device"),
-    [("A1", "a1"), ("A1", None), ("A2", "a2"), ("A2", None)],
-    ids=["root-pc-by-prefix", "root-pc-whole-user", "second-pc-by-prefix", "second-pc-whole-user"],
+    ("pc", "device", "message"),
+    [
+        ("A1", "a1", "this PC cannot revoke itself"),  # A2 would stay admin
+        ("A2", "a2", "this PC cannot revoke itself"),  # A1 would stay admin
+        ("A1", None, "alice is the last admin"),  # both of alice's PCs: no admin would stay
+        ("A2", None, "alice is the last admin"),
+    ],
+    ids=["root-pc-by-prefix", "second-pc-by-prefix", "root-pc-whole-user", "second-pc-whole-user"],
 )
-def test_this_pc_cannot_revoke_itself(
-    base: Base, open_copy: Opener, pc: str, device: str | None
+def test_this_pc_cannot_revoke_itself_nor_the_last_admin(
+    base: Base, open_copy: Opener, pc: str, device: str | None, message: str
 ) -> None:
+    """The last-admin check comes first: it names the real problem, whichever PC asks."""
     office = open_copy(pc)
     before = office.store.records()
     prefix = None if device is None else getattr(base, device)[:12]
-    with pytest.raises(UserError, match="this PC cannot revoke itself"):
+    with pytest.raises(UserError, match=message) as info:
         office.revoke("alice", NOW, "", prefix)
+    assert "\n" not in str(info.value)
     assert office.store.records() == before
+    assert active(office, "alice") == sorted([base.a1, base.a2])
 
 
 def test_an_admin_with_two_devices_can_lose_one(base: Base, open_copy: Opener) -> None:
@@ -226,7 +234,7 @@ def test_an_admin_with_two_devices_can_lose_one(base: Base, open_copy: Opener) -
     assert active(a1, "alice") == [base.a1]
     [revoke] = [r for r in new_records(a1, before) if isinstance(r.payload, Revoke)]
     assert revoke.signer_id == a1.office_id  # an admin device: the root signs
-    assert a1.verify() == []
+    assert a1.verify(NOW) == []
 
 
 def test_an_admin_pc_without_the_root_cannot_revoke_an_admin(base: Base, open_copy: Opener) -> None:
@@ -246,7 +254,7 @@ def test_an_admin_pc_without_the_root_revokes_members(base: Base, open_copy: Ope
     [revoke] = [r for r in new_records(a2, before) if isinstance(r.payload, Revoke)]
     assert revoke.signer_id.hex() == base.a2
     assert active(a2, "bob") == [base.bob1]
-    assert a2.verify() == []
+    assert a2.verify(NOW) == []
 
 
 def test_a_member_cannot_revoke(base: Base, open_copy: Opener) -> None:
@@ -341,23 +349,8 @@ def test_a_revoked_users_name_still_counts(open_copy: Opener) -> None:
 
 
 # -- the same through vault-admin ---------------------------------------------------------
-KDF_WARNING = "warning: insecure test password hashing is on (tests only)"
-
-
-def vault_admin(
-    env: dict[str, str], cwd: Path, *args: str | Path
-) -> subprocess.CompletedProcess[str]:
-    env = {**env, "OFFICEVAULT_NOW": str(NOW)}  # the module's office lives at T0
-    return subprocess.run(
-        ["vault-admin", *map(str, args)], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-
-
-def stdout_of(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, proc.stderr
-    assert [line for line in proc.stderr.splitlines() if line != KDF_WARNING] == []
-    return proc.stdout
+def vault_admin(env: dict[str, str], cwd: Path, *args: str | Path) -> clirun.Proc:
+    return clirun.run("vault-admin", cwd, env, *args, now=NOW)  # the office lives at T0
 
 
 def test_vault_admin_users_lists_device_ids_and_revoke_takes_one(
@@ -365,19 +358,19 @@ def test_vault_admin_users_lists_device_ids_and_revoke_takes_one(
 ) -> None:
     a1 = shutil.copytree(base.root / "A1", tmp_path / "A1")
     common = ("--data-dir", a1, "--password-file", write_pw(tmp_path))
-    text = stdout_of(vault_admin(cli_env, tmp_path, "users", *common))
+    text = clirun.ok(vault_admin(cli_env, tmp_path, "users", *common)).stdout
     [alice_line] = [line for line in text.splitlines() if line.split()[:1] == ["alice"]]
     assert alice_line.split()[1:3] == ["admin", "device(s)"]
     assert sorted(alice_line.split()[3:]) == sorted([base.a1[:12], base.a2[:12]])
-    out = stdout_of(vault_admin(cli_env, tmp_path, "revoke", "alice", "--device",
-                                base.a2[:6].upper(), *common))  # fmt: skip
+    out = clirun.ok(vault_admin(cli_env, tmp_path, "revoke", "alice", "--device",
+                                base.a2[:6].upper(), *common)).stdout  # fmt: skip
     assert "Revoked alice (1 device(s))" in out
-    users = json.loads(stdout_of(vault_admin(cli_env, tmp_path, "users", *common, "--json")))
+    users = clirun.ok_json(vault_admin(cli_env, tmp_path, "users", *common, "--json"))
     [alice] = [u for u in users["users"] if u["user"] == "alice"]
     assert (alice["role"], alice["active"]) == ("admin", True)
     assert [d["device"] for d in alice["devices"]] == [base.a1]
     assert alice["revoked_devices"] == [base.a2]
-    assert json.loads(stdout_of(vault_admin(cli_env, tmp_path, "verify", *common, "--json")))["ok"]
+    assert clirun.ok_json(vault_admin(cli_env, tmp_path, "verify", *common, "--json"))["ok"]
 
 
 CLI_ERRORS: dict[str, tuple[str, Callable[[Base], list[str]], str]] = {
@@ -385,7 +378,7 @@ CLI_ERRORS: dict[str, tuple[str, Callable[[Base], list[str]], str]] = {
         "A2", lambda b: ["revoke", "alice", "--device", b.a1[:8]], "needs the office root key"),
     "own-device": ("A1", lambda b: ["revoke", "alice", "--device", b.a1[:6]],
                    "this PC cannot revoke itself"),
-    "own-user": ("A2", lambda b: ["revoke", "alice"], "this PC cannot revoke itself"),
+    "own-user": ("A2", lambda b: ["revoke", "alice"], "alice is the last admin"),
     "ambiguous-prefix": ("A1", lambda b: ["revoke", "bob", "--device", b.bob1[:6]],
                          "at least 6 hex digits"),
     "five-digit-prefix": ("A1", lambda b: ["revoke", "carol", "--device", b.carol[:5]],
@@ -402,15 +395,11 @@ def test_vault_admin_refusal_is_one_line_and_changes_nothing(
 ) -> None:
     pc, args, fragment = CLI_ERRORS[case]
     data = Path(shutil.copytree(base.root / pc, tmp_path / pc))
-    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    before = clirun.snapshot(data)
     proc = vault_admin(cli_env, tmp_path, *args(base), "--data-dir", data,
                        "--password-file", write_pw(tmp_path))  # fmt: skip
-    lines = [line for line in proc.stderr.splitlines() if line != KDF_WARNING]
-    assert "Traceback" not in proc.stderr
-    assert (proc.returncode, proc.stdout, len(lines)) == (1, "", 1), proc.stderr
-    assert lines[0].startswith("vault-admin: error: ")
-    assert fragment in lines[0]
-    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
+    assert clirun.fails(proc, fragment).startswith("vault-admin: error: ")
+    assert clirun.snapshot(data) == before
 
 
 def test_vault_admin_on_an_admin_pc_without_root_revokes_a_member_device(
@@ -418,13 +407,10 @@ def test_vault_admin_on_an_admin_pc_without_root_revokes_a_member_device(
 ) -> None:
     a2 = shutil.copytree(base.root / "A2", tmp_path / "A2")
     common = ("--data-dir", a2, "--password-file", write_pw(tmp_path))
-    out = stdout_of(
-        vault_admin(cli_env, tmp_path, "revoke", "bob", "--device", base.bob2[:7], *common)
-    )
-    assert "Revoked bob (1 device(s))" in out
+    proc = vault_admin(cli_env, tmp_path, "revoke", "bob", "--device", base.bob2[:7], *common)
+    out = " ".join(clirun.ok(proc).stdout.split())
+    assert "Revoked bob (1 device(s)); every PC that receives this record refuses them." in out
 
 
 def write_pw(folder: Path) -> Path:
-    path = folder / "pw"
-    path.write_text(PASSWORD + "\n")
-    return path
+    return clirun.write(folder / "pw", PASSWORD + "\n")
