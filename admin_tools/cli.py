@@ -14,6 +14,7 @@ from pathlib import Path
 from node import cliutil, crypto, invites, joining, onboarding, recovery
 from node.cliutil import add_common, data_dir, held_password, kdf_profile, now
 from node.files import atomic_write, read_capped
+from node.identity import when
 from node.office import UserView
 from node.tokens import Role
 
@@ -72,10 +73,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
         code = office.invite(args.user, Role(args.role), lifetime, t)
         if args.json:
             cliutil.emit_json({"user": args.user, "role": args.role, "code": str(code),
-                               "expires": cliutil.when(t + lifetime)})  # fmt: skip
+                               "expires": when(t + lifetime)})  # fmt: skip
         else:
             print(f"Invite code for {args.user} ({args.role}): {code}")
-            print(f"It works once and expires {cliutil.when(t + lifetime)}.")
+            print(f"It works once and expires {when(t + lifetime)}.")
     return 0
 
 
@@ -127,8 +128,8 @@ def _user_json(v: UserView) -> dict[str, object]:
             {
                 "device": m.device_id.hex(),
                 "role": m.role.value,
-                "since": cliutil.when(m.since),
-                "expires": cliutil.when(m.capability.not_after),
+                "since": when(m.since),
+                "expires": when(m.capability.not_after),
             }
             for m in v.devices
         ],
@@ -170,7 +171,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         problems = office.verify(t)
         warnings = [
             f"{m.user}'s device {m.device_id.hex()[:12]}: capability expires "
-            f"{cliutil.when(m.capability.not_after)} (vault-admin renew)"
+            f"{when(m.capability.not_after)} (vault-admin renew)"
             for m in office.expiring(t)
         ]
         records = len(office.membership.valid)

@@ -15,7 +15,7 @@ from node import cliutil, crypto, joining, onboarding
 from node.cliutil import add_common, data_dir, held_password, kdf_profile
 from node.datadir import DataDir
 from node.files import atomic_write, read_capped
-from node.identity import fingerprint
+from node.identity import fingerprint, when
 
 
 def cmd_request(args: argparse.Namespace) -> int:
@@ -63,7 +63,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "user": member.user if member else None,
             "role": member.role.value if member else None,
             "active": member is not None,
-            "expires": cliutil.when(member.capability.not_after) if member else None,
+            "expires": when(member.capability.not_after) if member else None,
         }
         if args.json:
             cliutil.emit_json(info)

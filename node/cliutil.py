@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import getpass
 import json
 import os
@@ -142,10 +141,6 @@ def unlock(args: argparse.Namespace, strict: bool = True) -> Office:
     DataDir(data_dir(args)).require_existing()
     with held_password(args) as pw:
         return Office.unlock(data_dir(args), pw, kdf_profile(), strict)
-
-
-def when(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def emit_json(value: Any) -> None:

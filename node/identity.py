@@ -5,6 +5,7 @@ No I/O here; the keystore seals an `Identity`'s secrets, the store never sees th
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from node import crypto, joining, tokens
@@ -44,6 +45,11 @@ def fingerprint(root_public: bytes) -> str:
     """The office fingerprint people compare by eye: 20 hex digit groups of 4."""
     digest = crypto.digest(b"OfficeVault fingerprint v1", root_public)[:10].hex().upper()
     return "-".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+def when(seconds: int) -> str:
+    """A time as people read it in messages: 2026-11-25 14:03 UTC."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def check_name(name: str, what: str = "user name") -> str:

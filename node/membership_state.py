@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from node import crypto, tokens
 from node.records import Enroll, Genesis, Invite, Record, Revoke, RoleChange, Rotate
-from node.tokens import CLOCK_SKEW, Capability, Issuer, Role
+from node.tokens import Capability, Issuer, Role
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,7 @@ class State:
         member = self.active(device_id)
         if member is None or member.role is not Role.ADMIN:
             return False
-        cap = member.capability
-        return cap.not_before - CLOCK_SKEW <= at <= cap.not_after + CLOCK_SKEW
+        return member.capability.valid_at(at)
 
     def issuer(self, issuer_id: bytes) -> Issuer | None:
         """Token issuer lookup, as this state sees it."""

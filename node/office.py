@@ -12,8 +12,7 @@ It does not print or prompt: that is the CLI's job.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from node.errors import (
     StorageError,
     UserError,
 )
-from node.identity import Identity, capability, check_name, fingerprint
+from node.identity import Identity, capability, check_name, fingerprint, when
 from node.keystore import KdfProfile
 from node.membership import Member, Membership, fold
 from node.records import Enroll, Invite, Payload, Record, Revoke, RoleChange
@@ -55,7 +54,7 @@ class Office:
         self.root_public = root_public
         self.office_id = tokens.office_id_of(root_public)
         self._cache: dict[bytes, Record] = {}
-        self.membership = self.fold(store.records())
+        self.reload()
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -79,6 +78,16 @@ class Office:
             store.close()
             raise
         return office
+
+    def reload(self) -> None:
+        """Read the stored records once; later commits keep this copy current."""
+        self._blobs = self.store.records()
+        self.membership = self.fold(self._blobs)
+
+    @property
+    def blobs(self) -> tuple[bytes, ...]:
+        """Every stored membership record, as stored."""
+        return tuple(self._blobs)
 
     def close(self) -> None:
         self.store.close()
@@ -128,11 +137,11 @@ class Office:
             ]
         if self.member is None:
             problems.append("this device is not an active member of the office")
-        for member in m.state.active_members():
-            if now > member.capability.not_after + CLOCK_SKEW:
+        for member in self._by_user():
+            if member.capability.expired_at(now):
                 problems.append(
                     f"{member.user}'s device {member.device_id.hex()[:12]}: capability expired "
-                    f"on {_date(member.capability.not_after)} (vault-admin renew)"
+                    f"on {when(member.capability.not_after)} (vault-admin renew)"
                 )
         return problems
 
@@ -140,9 +149,14 @@ class Office:
         """Active devices whose capability ends within `within` seconds of `now`."""
         return [
             m
-            for m in self.membership.state.active_members()
-            if now <= m.capability.not_after + CLOCK_SKEW <= now + within
+            for m in self._by_user()
+            # still valid at `now`, no longer valid a second after `now + within`
+            if not m.capability.expired_at(now) and m.capability.expired_at(now + within + 1)
         ]
+
+    def _by_user(self) -> list[Member]:
+        """Active devices in the order people read them: by user, then device id."""
+        return sorted(self.membership.state.active_members(), key=lambda m: (m.user, m.device_id))
 
     # -- admin acts ---------------------------------------------------------
     def invite(self, user: str, role: Role, lifetime: int, now: int) -> invites.InviteCode:
@@ -203,12 +217,11 @@ class Office:
         if role is Role.ADMIN and self.identity.root is None:
             raise PermissionDeniedError(_NEEDS_ROOT)
         record = self.admit(request_data, role, now, None, invite_id=issued.invite.invite_id)
-        self.stage([record])
-        everything = (*self.store.records(), record)
+        staged = self.stage([record])
         mac = joining.welcome_mac(code.secret, self.root_public, request_data)
-        welcome = joining.Welcome(self.office_name, self.root_public, everything, mac)
+        welcome = joining.Welcome(self.office_name, self.root_public, (*self._blobs, record), mac)
         deliver(joining.make_welcome(welcome))
-        self.commit([record])
+        self.commit([record], staged)
 
     def set_role(self, user: str, role: Role, now: int) -> list[bytes]:
         """Make `user` an admin or a member. Needs the office root key on this PC."""
@@ -218,7 +231,7 @@ class Office:
         if view.role is role and all(m.role is role for m in view.devices):
             raise UserError(f"{user} is already {'an' if role is Role.ADMIN else 'a'} {role.value}")
         if role is Role.MEMBER:
-            self._keep_an_admin(view, "make them a member")
+            self._keep_an_admin(user, view.devices, "make them a member")
         self.commit([self._reissue(root, m, role, now) for m in view.devices])
         return [m.device_id for m in view.devices]
 
@@ -260,11 +273,7 @@ class Office:
                     f"no single active device of {user!r} starts with {device!r} "
                     "(give at least 6 hex digits; see 'vault-admin users --json')"
                 )
-        remaining = [m for m in self.membership.state.admins() if m not in targets]
-        if any(m.role is Role.ADMIN for m in targets) and not remaining:
-            raise UserError(
-                f"{user} is the last admin; make someone else admin before you revoke them"
-            )
+        self._keep_an_admin(user, targets, "revoke them")
         if any(m.device_id == self.identity.device_id for m in targets):
             raise UserError("this PC cannot revoke itself; do it from another admin PC")
         out = []
@@ -284,9 +293,9 @@ class Office:
             raise PermissionDeniedError("this device is not an active member of the office")
         if member.role is not Role.ADMIN:
             raise PermissionDeniedError(f"only an admin can {act}")
-        if now > member.capability.not_after + CLOCK_SKEW:
+        if member.capability.expired_at(now):
             raise PermissionDeniedError(
-                f"this device's admin capability expired on {_date(member.capability.not_after)};"
+                f"this device's admin capability expired on {when(member.capability.not_after)};"
                 " renew it with 'vault-admin renew' on the PC that holds the office root key"
             )
 
@@ -311,8 +320,8 @@ class Office:
         if newest - now <= CLOCK_SKEW:
             return newest
         raise UserError(
-            f"this PC's clock reads {_date(now)}, before the office's newest record "
-            f"({_date(newest)}); set the clock right and try again"
+            f"this PC's clock reads {when(now)}, before the office's newest record "
+            f"({when(newest)}); set the clock right and try again"
         )
 
     def _user(self, user: str) -> UserView:
@@ -321,12 +330,11 @@ class Office:
                 return view
         raise NotFoundError(f"no active user named {user!r}")
 
-    def _keep_an_admin(self, view: UserView, act: str) -> None:
-        others = [m for m in self.membership.state.admins() if m.user != view.user]
-        if view.role is Role.ADMIN and not others:
-            raise UserError(
-                f"{view.user} is the last admin; make someone else admin before you {act}"
-            )
+    def _keep_an_admin(self, user: str, losing: Sequence[Member], act: str) -> None:
+        """Refuse an act that would leave no admin device (the fold refuses it too)."""
+        remaining = [m for m in self.membership.state.admins() if m not in losing]
+        if any(m.role is Role.ADMIN for m in losing) and not remaining:
+            raise UserError(f"{user} is the last admin; make someone else admin before you {act}")
 
     def _cutoff(self, device_id: bytes) -> int:
         # The highest envelope sequence this device has accepted from the revoked
@@ -384,16 +392,20 @@ class Office:
         root = self._require_root()
         return records.sign(self.office_id, root, self.office_id, parents, now, payload)
 
-    def commit(self, blobs: list[bytes]) -> None:
-        """Persist our own new records in one durable transaction."""
-        candidate = self.stage(blobs)
+    def commit(self, blobs: list[bytes], staged: Membership | None = None) -> None:
+        """Persist our own new records in one durable transaction.
+
+        `staged` is what `stage(blobs)` returned, when the caller already has it.
+        """
+        candidate = staged or self.stage(blobs)
         with self.store.transaction():
             self.store.add_records((records.record_id(b), b) for b in blobs)
+        self._blobs.extend(blobs)
         self.membership = candidate
 
     def stage(self, blobs: list[bytes]) -> Membership:
         """The membership if `blobs` were added; refuse any record the fold would reject."""
-        candidate = self.fold([*self.store.records(), *blobs])
+        candidate = self.fold([*self._blobs, *blobs])
         for blob in blobs:
             rid = records.record_id(blob)
             why = (
@@ -420,10 +432,6 @@ class Office:
                 f"the membership log holds {len(broken)} record(s) that fail their checks; "
                 "it was altered (run 'vault-admin verify')"
             )
-
-
-def _date(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 _NEEDS_ROOT = (

@@ -137,7 +137,7 @@ def accept_welcome(
         if pinned is not None and pinned != welcome.root_public:
             raise PeerError("this welcome is from another office than the one this PC joined")
         office = Office(datadir, store, identity, welcome.root_public)
-        staged = office.fold([*store.records(), *welcome.records])
+        staged = office.fold([*office.blobs, *welcome.records])
         if staged.state.active(identity.device_id) is None:
             raise PeerError("the welcome file does not enrol this PC")
         # Keep every record that verifies, valid or not: valid ones may name
@@ -148,7 +148,7 @@ def accept_welcome(
                 (r, b) for b in welcome.records if (r := records.record_id(b)) in keep
             )
             store.set_meta(META_ROOT, welcome.root_public)
-        office.membership = office.fold(store.records())
+        office.reload()
     except BaseException:
         store.close()
         raise

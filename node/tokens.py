@@ -74,6 +74,17 @@ class Capability:
     serial: int
     issuer_id: bytes
 
+    def started_by(self, at: int) -> bool:
+        """Has the window opened by `at` (with the allowed clock skew)?"""
+        return at >= self.not_before - CLOCK_SKEW
+
+    def expired_at(self, at: int) -> bool:
+        """Has the window closed by `at` (with the allowed clock skew)?"""
+        return at > self.not_after + CLOCK_SKEW
+
+    def valid_at(self, at: int) -> bool:
+        return self.started_by(at) and not self.expired_at(at)
+
     def body(self) -> bytes:
         return codec.encode(
             {
@@ -209,9 +220,9 @@ def _check(
             raise InvalidTokenError("capability token was issued by a revoked admin")
         if not issuer.not_before - CLOCK_SKEW <= cap.not_before <= issuer.not_after + CLOCK_SKEW:
             raise InvalidTokenError("capability token was issued outside its issuer's validity")
-    if now < cap.not_before - CLOCK_SKEW:
+    if not cap.started_by(now):
         raise InvalidTokenError("capability token is not valid yet")
-    if now > cap.not_after + CLOCK_SKEW:
+    if cap.expired_at(now):
         raise InvalidTokenError("capability token has expired")
     if act is not None and not permits(cap.role, act):
         raise InvalidTokenError(f"a {cap.role.value} capability does not allow: {act.value}")
