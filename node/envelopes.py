@@ -71,6 +71,16 @@ def seal(
     return author + key.sign(DOMAIN + office_id + body) + body
 
 
+def read_stored(blob: bytes) -> Envelope:
+    """Decode an envelope from our own op log, verified before it was stored."""
+    try:
+        f = codec.Fields(codec.decode(blob[ID + crypto.SIG_SIZE :]), "envelope")
+        return Envelope(blob[:ID], f.integer("seq"), f.blob("key_id", ID), f.integer("at"),
+                        f.blob("update", max_size=MAX_UPDATE), blob)  # fmt: skip
+    except DecodeError as exc:
+        raise PeerError(f"a stored envelope is malformed: {exc}") from None
+
+
 def author_of(blob: bytes) -> bytes:
     """Who claims to have signed `blob` (unverified: only to find the key to verify with)."""
     if len(blob) < ID:

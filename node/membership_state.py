@@ -76,6 +76,8 @@ class State:
     keys: dict[bytes, KeyEpoch] = field(default_factory=dict)
     invites: dict[bytes, IssuedInvite] = field(default_factory=dict)
     consumed: dict[bytes, bytes] = field(default_factory=dict)  # invite id -> device id
+    # device id -> {(token serial, envelope cut-off, role)}: which role judges which envelopes
+    role_log: dict[bytes, set[tuple[int, int, str]]] = field(default_factory=dict)
 
     def copy(self) -> State:
         return replace(
@@ -85,6 +87,7 @@ class State:
             keys=dict(self.keys),
             invites=dict(self.invites),
             consumed=dict(self.consumed),
+            role_log={d: set(log) for d, log in self.role_log.items()},
         )
 
     def active(self, device_id: bytes) -> Member | None:
@@ -122,6 +125,25 @@ class State:
             return False
         return member.capability.valid_at(at)
 
+    def role_for(self, device_id: bytes, seq: int) -> Role | None:
+        """The role that judges the device's envelope number `seq`; None if it is not accepted.
+
+        None for a device never enrolled, and past the cut-off of its
+        revocation. A role change applies to the envelopes after its
+        cut-off; earlier ones keep the role they were written under, so a
+        demotion never undoes an admin's past edits.
+        """
+        if device_id not in self.devices:
+            return None
+        revoked = self.revoked.get(device_id)
+        if revoked is not None and seq > revoked.cutoff:
+            return None
+        role: str | None = None
+        for _serial, cutoff, changed_to in sorted(self.role_log.get(device_id, ())):
+            if role is None or cutoff < seq:
+                role = changed_to
+        return None if role is None else Role(role)
+
     def issuer(self, issuer_id: bytes) -> Issuer | None:
         """Token issuer lookup, as this state sees it."""
         member = self.devices.get(issuer_id)
@@ -149,6 +171,8 @@ def apply(state: State, rec: Record) -> None:
         old = state.devices.get(cap.device_id)
         since = rec.at if old is None else min(old.since, rec.at)
         new = Member(cap.device_id, cap, p.token, since)
+        cutoff = p.cutoff if isinstance(p, RoleChange) else 0
+        state.role_log.setdefault(cap.device_id, set()).add((cap.serial, cutoff, cap.role.value))
         if old is None or _rank(cap, p.token) > _rank(old.capability, old.token):
             state.devices[cap.device_id] = new
         else:

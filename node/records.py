@@ -49,6 +49,9 @@ class Enroll:
 @dataclass(frozen=True)
 class RoleChange:
     token: bytes
+    # Envelopes of the device up to this sequence keep the role it had before
+    # (what the signer had seen of its op log); later ones get the new role.
+    cutoff: int = 0
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ def _fields_of(p: Payload) -> tuple[Kind, dict[str, Value]]:
             "keys": _encode_pairs(p.keys),
         }
     if isinstance(p, RoleChange):
-        return "role", {"token": p.token}
+        return "role", {"token": p.token, "cutoff": p.cutoff}
     if isinstance(p, Revoke):
         return "revoke", {"device": p.device_id, "cutoff": p.cutoff, "reason": p.reason}
     if isinstance(p, Rotate):
@@ -217,8 +220,8 @@ def _parse(kind: str, f: Fields) -> Payload:
             keys=_pairs(f.array("keys", MAX_RECIPIENTS), SEALED_KEY_SIZE),
         )
     if kind == "role":
-        f.exactly("token")
-        return RoleChange(f.blob("token", max_size=MAX_TOKEN_SIZE))
+        f.exactly("token", "cutoff")
+        return RoleChange(f.blob("token", max_size=MAX_TOKEN_SIZE), f.integer("cutoff"))
     if kind == "revoke":
         f.exactly("device", "cutoff", "reason")
         return Revoke(f.blob("device", ID), f.integer("cutoff"), f.text("reason", 256))

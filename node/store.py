@@ -32,6 +32,16 @@ CREATE TABLE IF NOT EXISTS membership (
     id BLOB PRIMARY KEY,
     blob BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS envelopes (
+    author BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    blob BLOB NOT NULL,
+    PRIMARY KEY (author, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS plain (
+    version TEXT PRIMARY KEY,
+    fields TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -51,10 +61,11 @@ class Store:
             _key_and_configure(conn, key)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if create:
-                conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise StorageError(f"the vault database at {path} has an unknown layout")
+            if create or _missing_tables(conn):
+                conn.executescript(_SCHEMA)
         except (sqlcipher3.Error, StorageError) as exc:
             conn.close()
             if create:
@@ -111,6 +122,52 @@ class Store:
         rows = self._query("SELECT blob FROM membership ORDER BY id")
         return [bytes(row[0]) for row in rows]
 
+    # -- the op log: every authentic envelope, by (author, seq) -------------------
+    def add_envelope(self, author: bytes, seq: int, blob: bytes) -> bool:
+        """Store one envelope; False if (author, seq) is already held."""
+        before = self._conn.total_changes
+        self._query(
+            "INSERT OR IGNORE INTO envelopes (author, seq, blob) VALUES (?, ?, ?)",
+            (author, seq, blob),
+        )
+        return bool(self._conn.total_changes > before)
+
+    def envelope(self, author: bytes, seq: int) -> bytes | None:
+        rows = self._query("SELECT blob FROM envelopes WHERE author = ? AND seq = ?", (author, seq))
+        return bytes(rows[0][0]) if rows else None
+
+    def envelopes(self, after: dict[bytes, int] | None = None) -> list[tuple[bytes, int, bytes]]:
+        """(author, seq, blob) in author and sequence order; only seq > after[author]."""
+        rows = self._query("SELECT author, seq, blob FROM envelopes ORDER BY author, seq")
+        after = after or {}
+        return [(bytes(a), int(s), bytes(b)) for a, s, b in rows if int(s) > after.get(bytes(a), 0)]
+
+    def envelopes_since(self, author: bytes, seq: int) -> list[tuple[int, bytes]]:
+        rows = self._query(
+            "SELECT seq, blob FROM envelopes WHERE author = ? AND seq > ? ORDER BY seq",
+            (author, seq),
+        )
+        return [(int(s), bytes(b)) for s, b in rows]
+
+    def max_seqs(self) -> dict[bytes, int]:
+        rows = self._query("SELECT author, max(seq) FROM envelopes GROUP BY author")
+        return {bytes(a): int(s) for a, s in rows}
+
+    # -- decrypted searchable fields of versions (a cache; the store is encrypted) --
+    def plain(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._query("SELECT version, fields FROM plain")}
+
+    def put_plain(self, rows: Iterable[tuple[str, str]]) -> None:
+        for row in rows:
+            self._query("INSERT OR REPLACE INTO plain (version, fields) VALUES (?, ?)", row)
+
+    def drop_plain(self, versions: Iterable[str]) -> None:
+        for version in versions:
+            self._query("DELETE FROM plain WHERE version = ?", (version,))
+
+    def clear_plain(self) -> None:
+        self._query("DELETE FROM plain")
+
     def integrity_problems(self) -> list[str]:
         """SQLCipher page HMACs plus SQLite's own structure check; [] when sound."""
         problems = [str(r[0]) for r in self._query("PRAGMA cipher_integrity_check")]
@@ -126,6 +183,11 @@ class Store:
             raise StorageError(
                 f"the vault database {self.path} is damaged or was altered ({exc})"
             ) from None
+
+
+def _missing_tables(conn: Any) -> bool:
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not {"meta", "membership", "envelopes", "plain"} <= names
 
 
 def _connect(path: Path, create: bool) -> Any:
