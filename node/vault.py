@@ -30,7 +30,7 @@ from pathlib import Path
 from crdt import yupdate
 from crdt.errors import UpdateError
 from crdt.vaultdoc import VaultDoc
-from node import codec, crypto, envelopes
+from node import codec, crypto, envelopes, records
 from node import versions as vfmt
 from node.entries import EntryState, EntryTable
 from node.entry_fields import FIELDS, SECRET_FIELDS, Fields, check_fields
@@ -540,6 +540,43 @@ class Vault:
         if touched:
             self._tell(Change(tuple(sorted(set(touched))), self._user_of(env.author), False))
         return mine
+
+    def merge_records(self, blobs: Iterable[bytes]) -> None:
+        """Take membership records (from a peer): store them, then re-judge if that matters.
+
+        Records are judged by the membership fold; a change in what judging
+        envelopes depends on (a revocation's cut-off, a role change, a new
+        device) replays the whole op log.
+        """
+        store = self.office.store
+        with store.transaction():
+            store.add_records((records.record_id(b), b) for b in blobs)
+        self.office.reload()
+        if _judging_digest(self.office.membership.state) != self._digest:
+            self._rebuild()
+        else:
+            for key in self._ring.values():
+                crypto.wipe(key)
+            self._ring = self.office.key_ring()
+            self._catch_up()
+            self._flush_plain_now()
+
+    def _rebuild(self) -> None:
+        before = set(self._table.entries)
+        for key in self._ring.values():
+            crypto.wipe(key)
+        self.office.store.set_meta(_META_SNAPSHOT, b"")
+        self._open()
+        changed = before ^ set(self._table.entries) | set(self._table.entries)
+        self._tell(Change(tuple(sorted(e.hex() for e in changed)), "", local=False))
+
+    def op_log(self) -> list[bytes]:
+        """Every stored envelope (author and sequence order), as signed."""
+        return [blob for _, _, blob in self.office.store.envelopes()]
+
+    def document(self) -> list[tuple[str, bytes]]:
+        """The document's values, sorted by key (to compare replicas)."""
+        return sorted(self._doc.items())
 
     def _tell(self, change: Change) -> None:
         for listener in list(self._listeners):
