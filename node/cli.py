@@ -1,7 +1,7 @@
 """`officevault`: the employee's command line (the window comes later).
 
-For now it can make this PC's device and join an office by file, and show
-what this device is. Entry commands arrive with the vault document.
+It makes this PC's device and joins an office by file, shows what this
+device is, and works with entries (node/entry_cli.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil, crypto, joining, onboarding
+from node import cliutil, crypto, entry_cli, joining, onboarding
 from node.cliutil import add_common, data_dir, held_password, kdf_profile
 from node.datadir import DataDir
 from node.files import atomic_write, read_capped
@@ -93,6 +93,7 @@ def build_parser() -> cliutil.Parser:
     p = sub.add_parser("status", help="show the office and this PC's role")
     add_common(p, json_output=True)
     p.set_defaults(func=cmd_status)
+    entry_cli.register(sub)
     return parser
 
 

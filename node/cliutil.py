@@ -24,6 +24,7 @@ from node import crypto, datadir, keystore
 from node.datadir import DataDir
 from node.errors import UserError, VaultError
 from node.office import Office
+from node.vault import Vault
 
 NOW_ENV = "OFFICEVAULT_NOW"  # tests only: pretend the clock reads this many seconds
 MIN_PASSWORD = 8
@@ -141,6 +142,24 @@ def unlock(args: argparse.Namespace, strict: bool = True) -> Office:
     DataDir(data_dir(args)).require_existing()
     with held_password(args) as pw:
         return Office.unlock(data_dir(args), pw, kdf_profile(), strict)
+
+
+def open_vault(args: argparse.Namespace) -> Vault:
+    """Open the vault of the device in --data-dir (the password as for `unlock`)."""
+    DataDir(data_dir(args)).require_existing()
+    with held_password(args) as pw:
+        return Vault.open(data_dir(args), pw, kdf_profile())
+
+
+def confirm_password(args: argparse.Namespace, vault: Vault, why: str) -> None:
+    """Ask for the password again before something grave (not when it comes from a file)."""
+    if args.password_file is not None:
+        return
+    again = ask_secret(f"Type your password again to {why}: ")
+    try:
+        vault.office.check_password(again, kdf_profile())
+    finally:
+        crypto.wipe(again)
 
 
 def emit_json(value: Any) -> None:

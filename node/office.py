@@ -98,6 +98,10 @@ class Office:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def check_password(self, password: bytearray, profile: KdfProfile) -> None:
+        """Raise WrongPasswordError unless `password` opens this device's keystore."""
+        keystore.read(self.datadir.keystore, password, profile)
+
     # -- reading ---------------------------------------------------------------
     @property
     def fingerprint(self) -> str:
@@ -253,7 +257,8 @@ class Office:
         old = member.capability
         cap = capability(self.office_id, self.office_id, old.sign_public, old.box_public,
                          old.user, role, now, old.serial + 1)  # fmt: skip
-        return self.sign_root(list(self.membership.heads), now, RoleChange(tokens.issue(cap, root)))
+        change = RoleChange(tokens.issue(cap, root), self._cutoff(member.device_id))
+        return self.sign_root(list(self.membership.heads), now, change)
 
     def revoke(
         self, user: str, now: int, reason: str = "", device: str | None = None
@@ -337,9 +342,12 @@ class Office:
             raise UserError(f"{user} is the last admin; make someone else admin before you {act}")
 
     def _cutoff(self, device_id: bytes) -> int:
-        # The highest envelope sequence this device has accepted from the revoked
-        # one. There are no envelopes before the vault document exists.
-        return 0
+        """The highest envelope sequence of `device_id` this PC holds with no gap before it.
+
+        A revocation keeps the device's envelopes up to here and drops later
+        ones; a role change judges those up to here by the old role.
+        """
+        return self.store.contiguous_seq(device_id)
 
     def admit(
         self,

@@ -149,6 +149,16 @@ class Store:
         )
         return [(int(s), bytes(b)) for s, b in rows]
 
+    def contiguous_seq(self, author: bytes) -> int:
+        """The highest n such that envelopes 1..n of `author` are all held."""
+        rows = self._query("SELECT seq FROM envelopes WHERE author = ? ORDER BY seq", (author,))
+        held = 0
+        for (seq,) in rows:
+            if int(seq) != held + 1:
+                break
+            held += 1
+        return held
+
     def max_seqs(self) -> dict[bytes, int]:
         rows = self._query("SELECT author, max(seq) FROM envelopes GROUP BY author")
         return {bytes(a): int(s) for a, s in rows}

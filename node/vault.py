@@ -334,6 +334,17 @@ class Vault:
         notes = listed[4] if listed is not None else ""
         return Detail(self._summary(state), notes, password, heads)
 
+    def rows(self) -> tuple[list[Fields], int]:
+        """Every field of each entry outside the trash (to export), and how many were unreadable."""
+        out, unreadable = [], 0
+        for summary in self.entries():
+            state = self._table.entries[bytes.fromhex(summary.id)]
+            try:
+                out.append(self._decrypt_all(state.current))
+            except UserError:
+                unreadable += 1
+        return out, unreadable
+
     def history(self, entry: str, reveal: bool = False) -> list[VersionView]:
         state = self._find(entry, include_trash=True)
         return [self._version_view(v, reveal) for v in state.versions]
