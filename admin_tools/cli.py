@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from admin_tools import vault_cli
 from node import cliutil, crypto, invites, joining, onboarding, recovery
 from node.cliutil import add_common, data_dir, held_password, kdf_profile, now
 from node.files import atomic_write, read_capped
@@ -247,6 +248,7 @@ def build_parser() -> cliutil.Parser:
     p = sub.add_parser("verify", help="check every signature and record (exit 0 only if all hold)")
     add_common(p, json_output=True)
     p.set_defaults(func=cmd_verify)
+    vault_cli.register(sub)
     return parser
 
 
