@@ -55,6 +55,12 @@ def _heads(versions: list[Version]) -> list[Version]:
 def fold_entry(entry_id: bytes, versions: Iterable[Version]) -> EntryState | None:
     """The state of one entry from its versions; None if it is not (or no longer) shown."""
     present = list(versions)
+    if len(present) == 1:  # the common case: an entry never changed since it was added
+        only = present[0]
+        bound = only.nonce is not None and entry_id_of(only.author, only.nonce) == entry_id
+        if only.kind is Kind.ADD and bound:
+            return EntryState(entry_id, only, (only,), False, (only,))
+        return None
     if any(v.kind is Kind.PURGE for v in present):
         return None
     adds = [

@@ -52,7 +52,7 @@ from node.oplog import Cursor, Judge, Verdict
 from node.tokens import Role
 from node.versions import Kind, Version
 
-SNAPSHOT_EVERY = 64  # envelopes replayed on open before a new snapshot is written
+SNAPSHOT_EVERY = 256  # versions replayed since the snapshot before a new one is written
 BATCH = 200  # entries per envelope in a bulk add
 LISTED = ("title", "username", "url", "category", "notes")  # cached decrypted fields
 _META_SNAPSHOT = "doc_snapshot"
@@ -127,6 +127,7 @@ class Vault:
         self.office = office
         self._plain: dict[str, list[str] | None] = {}
         self._search: dict[bytes, str] = {}
+        self._summaries: dict[bytes, Summary] = {}
         self._listeners: list[Listener] = []
         self._ring: dict[bytes, bytearray] = {}
         self._open()
@@ -148,6 +149,7 @@ class Vault:
         self._ring = {}
         self._plain = {}
         self._search = {}
+        self._summaries = {}
         self.office.close()
 
     def __enter__(self) -> Vault:
@@ -164,6 +166,7 @@ class Vault:
         self._table = EntryTable()
         self._plain = {}
         self._search = {}
+        self._summaries = {}
         self._cached = {k: v for k, v in store.plain().items()}
         self._new_plain: list[tuple[str, str]] = []
         self._dropped: list[str] = []
@@ -179,6 +182,7 @@ class Vault:
             self._doc = VaultDoc(self._doc.client_id)
             self._table = EntryTable()
             self._search = {}
+            self._summaries = {}
             self._doc.subscribe(self._on_doc)
             self._judge = Judge(state)
             self._accepted = set()
@@ -210,8 +214,7 @@ class Vault:
         for author, seq, blob in self.office.store.envelopes(after):
             if seq != self._judge.next_seq(author):
                 continue  # a gap: wait for the missing envelope
-            self._apply(self._verified(blob))
-            self._replayed += 1
+            self._replayed += len(self._apply(self._verified(blob)).versions)
 
     def _verified(self, blob: bytes) -> Envelope:
         state = self.office.membership.state
@@ -241,6 +244,7 @@ class Vault:
                 self._dropped.append(key)
         touched = self._table.update(found, removed)
         for entry in touched:
+            self._summaries.pop(entry, None)
             state = self._table.entries.get(entry)
             if state is None:
                 self._search.pop(entry, None)
@@ -507,7 +511,7 @@ class Vault:
             self._reload()
             raise
         self._record(verdict)
-        self._replayed += 1
+        self._replayed += len(verdict.versions)
         changed = {v.entry.hex() for v in verdict.versions} | {
             e.hex() for e in before if e not in self._table.entries
         }
@@ -546,7 +550,7 @@ class Vault:
             touched += [v.entry.hex() for v in verdict.versions if verdict.change is not None]
             if seq == env.seq:
                 mine = verdict
-            self._replayed += 1
+            self._replayed += len(verdict.versions)
         self._flush_plain_now()
         if touched:
             self._tell(Change(tuple(sorted(set(touched))), self._user_of(env.author), False))
@@ -644,6 +648,12 @@ class Vault:
             raise UserError("that version cannot be decrypted on this device") from None
 
     def _summary(self, state: EntryState) -> Summary:
+        cached = self._summaries.get(state.entry_id)
+        if cached is None:
+            cached = self._summaries[state.entry_id] = self._make_summary(state)
+        return cached
+
+    def _make_summary(self, state: EntryState) -> Summary:
         listed = self._listed(state.current)
         title, username, url, category = (listed or ["(unreadable)", "", "", ""])[:4]
         return Summary(

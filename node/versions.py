@@ -64,10 +64,7 @@ class Version:
     nonce: bytes | None  # adds only: the entry id is bound to (author, nonce)
     base: tuple[str, ...]
     fields: dict[str, bytes]  # field name -> sealed value (adds and edits)
-
-    @property
-    def clock(self) -> int:
-        return rules.parse_version_key(self.key)[1]
+    clock: int  # the Y clock of its item (from the key): orders one device's versions
 
 
 def entry_id_of(author: bytes, nonce: bytes) -> bytes:
@@ -101,6 +98,7 @@ def encode(
 def decode(key: str, data: bytes) -> Version:
     """Parse one stored value strictly, or raise DecodeError."""
     try:
+        clock = rules.parse_version_key(key)[1]
         fmt, kind_byte, entry, author, key_id, at = _HEAD.unpack_from(data)
         if fmt != FORMAT:
             raise DecodeError("unknown version format")
@@ -132,7 +130,7 @@ def decode(key: str, data: bytes) -> Version:
         raise DecodeError("a malformed version")
     if len(set(base)) != len(base):
         raise DecodeError("a base version named twice")
-    return Version(key, kind, entry, author, key_id, at, nonce, tuple(base), fields)
+    return Version(key, kind, entry, author, key_id, at, nonce, tuple(base), fields, clock)
 
 
 def _aad(office_id: bytes, entry: bytes, name: str, key_id: bytes) -> bytes:
