@@ -37,10 +37,10 @@ KDF_ARGON2ID = 1
 _HEADER = struct.Struct(">4sBBIQ16s")
 HEADER_SIZE = _HEADER.size
 MAX_FILE_SIZE = 256 * 1024 * 1024
-# The codec refuses more than 100,000 collection items in one value, and each
-# entry costs seven (its list slot and six fields): stay well inside that, so
-# that every backup we write can be opened again.
-MAX_ENTRIES = 10_000
+# The codec refuses more than 100,000 collection items in one value; each entry
+# is encoded on its own and costs one slot in the payload's list, so stay well
+# inside that and every backup we write can be opened again.
+MAX_ENTRIES = 90_000
 MAX_META_ITEMS = 64
 MAX_META_LENGTH = 1024
 
@@ -101,7 +101,7 @@ def open_backup(
 def _encode_payload(meta: dict[str, str], entries: Sequence[Mapping[str, str]]) -> bytes:
     checked = [_checked_entry(number, entry) for number, entry in enumerate(entries, start=1)]
     try:
-        return codec.encode({"meta": meta, "entries": checked})
+        return codec.encode({"meta": meta, "entries": [codec.encode(e) for e in checked]})
     except UnicodeEncodeError:  # a lone surrogate: not text that a file can hold
         raise UserError("an entry holds text that cannot be written to a backup") from None
 
@@ -144,7 +144,7 @@ def _decode_payload(payload: bytes) -> tuple[dict[str, str], list[dict[str, str]
         raise UserError(f"{DAMAGED} (its contents cannot be read)") from None
     if not isinstance(meta, dict) or not _meta_ok(meta):
         raise UserError(f"{DAMAGED} (its description is malformed)")
-    entries = [_opened_entry(number, entry) for number, entry in enumerate(listed, start=1)]
+    entries = [_opened_entry(number, blob) for number, blob in enumerate(listed, start=1)]
     return {key: str(value) for key, value in meta.items()}, entries
 
 
@@ -166,8 +166,12 @@ def _checked_entry(number: int, entry: Mapping[str, str]) -> Fields:
         raise UserError(f"entry {number} cannot be backed up: {exc}") from None
 
 
-def _opened_entry(number: int, entry: codec.Value) -> dict[str, str]:
+def _opened_entry(number: int, blob: codec.Value) -> dict[str, str]:
     invalid = f"entry {number} in the backup is invalid"
+    try:
+        entry = codec.decode(blob) if isinstance(blob, bytes) else None
+    except DecodeError:
+        entry = None
     if not isinstance(entry, dict) or not set(entry) <= set(FIELDS):
         raise UserError(f"{invalid} (it is not a set of entry fields)")
     if not all(isinstance(value, str) for value in entry.values()):
