@@ -120,7 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def held_backup_password(args: argparse.Namespace, new: bool) -> Any:
     shim = argparse.Namespace(password_file=args.backup_password_file)
     prompt = "Backup password: " if not new else "Choose a password for the backup: "
-    return held_password(shim, new=new, prompt=prompt)
+    return held_password(shim, new, prompt, "--backup-password-file", "backup password")
 
 
 def cmd_restore_backup(args: argparse.Namespace) -> int:

@@ -98,22 +98,34 @@ def read_secret_file(path: Path, what: str) -> bytearray:
     return line
 
 
-def ask_secret(prompt: str, instead: str = "--password-file FILE") -> bytearray:
+def ask_secret(
+    prompt: str, instead: str = "--password-file FILE", what: str | None = None
+) -> bytearray:
     """Ask at the terminal without echo; with no terminal, say which option to use."""
     if not sys.stdin.isatty():
-        what = prompt.rstrip(": ").lower()
+        what = what or prompt.rstrip(": ").lower()
         raise UserError(f"no terminal to ask for the {what} on; use {instead}")
     return bytearray(getpass.getpass(prompt).encode("utf-8"))
 
 
-def password(args: argparse.Namespace, new: bool = False, prompt: str = "Password: ") -> bytearray:
-    """The unlock password, or a new one (asked twice at a terminal, length-checked)."""
+def password(
+    args: argparse.Namespace,
+    new: bool = False,
+    prompt: str = "Password: ",
+    option: str = "--password-file",
+    what: str = "password",
+) -> bytearray:
+    """The unlock password, or a new one (asked twice at a terminal, length-checked).
+
+    `option` names the file option the caller reads it from (its value is
+    `args.password_file`), for the hint when there is no terminal.
+    """
     if args.password_file is not None:
-        pw = read_secret_file(args.password_file, "password")
+        pw = read_secret_file(args.password_file, what)
     else:
-        pw = ask_secret(prompt)
+        pw = ask_secret(prompt, f"{option} FILE", what)
         if new:
-            again = ask_secret("Repeat it: ")
+            again = ask_secret("Repeat it: ", f"{option} FILE", what)
             same = again == pw
             again[:] = bytes(len(again))
             if not same:
@@ -127,10 +139,14 @@ def password(args: argparse.Namespace, new: bool = False, prompt: str = "Passwor
 
 @contextlib.contextmanager
 def held_password(
-    args: argparse.Namespace, new: bool = False, prompt: str = "Password: "
+    args: argparse.Namespace,
+    new: bool = False,
+    prompt: str = "Password: ",
+    option: str = "--password-file",
+    what: str = "password",
 ) -> Iterator[bytearray]:
     """The password for the length of a `with` block, wiped afterwards."""
-    pw = password(args, new, prompt)
+    pw = password(args, new, prompt, option, what)
     try:
         yield pw
     finally:

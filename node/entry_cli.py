@@ -26,17 +26,25 @@ TEXT_FIELDS = ("title", "username", "url", "category", "notes")
 def read_entry_password(args: argparse.Namespace) -> str | None:
     """The entry's password from stdin (--password-stdin) or a prompt (--password-prompt)."""
     if args.password_stdin:
-        data = sys.stdin.buffer.read(MAX_LENGTH["password"] * 4 + 2)
-        text = data.decode("utf-8", "strict") if data else ""
+        limit = MAX_LENGTH["password"] * 4 + 2  # UTF-8 is at most 4 bytes a character
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise UserError(f"field password is longer than {MAX_LENGTH['password']} characters")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError("the password on stdin is not UTF-8 text") from None
         text = text[:-1] if text.endswith("\n") else text
         text = text[:-1] if text.endswith("\r") else text
         if not text:
             raise UserError("no password on stdin")
         return text
     if args.password_prompt:
-        raw = cliutil.ask_secret("Entry password: ", "--password-stdin")
+        raw = cliutil.ask_secret("Entry password: ", "--password-stdin", "entry password")
         try:
             return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError("the password is not UTF-8 text") from None
         finally:
             raw[:] = bytes(len(raw))
     return None

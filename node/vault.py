@@ -125,6 +125,7 @@ class Vault:
 
     def __init__(self, office: Office) -> None:
         self.office = office
+        self._closed = False
         self._plain: dict[str, list[str] | None] = {}
         self._search: dict[bytes, str] = {}
         self._summaries: dict[bytes, Summary] = {}
@@ -141,8 +142,19 @@ class Vault:
             office.close()
             raise
 
+    def lock(self) -> None:
+        """Wipe the vault keys, forget every decrypted value, close the store (same as close)."""
+        self.close()
+
+    @property
+    def locked(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Lock: wipe the vault keys, forget every decrypted value, close the store."""
+        if self._closed:
+            return
+        self._closed = True
         self._maybe_snapshot()
         for key in self._ring.values():
             crypto.wipe(key)
@@ -735,8 +747,12 @@ def _sign_key(state: State, device: bytes) -> bytes | None:
 
 def _judging_digest(state: State) -> bytes:
     """A digest of every membership fact that judging envelopes depends on."""
+    clients: dict[int, list[bytes]] = {}
+    for device in state.devices:
+        clients.setdefault(envelopes.client_id_of(device), []).append(device)
     facts = {
-        "devices": sorted(state.devices),
+        # a new device changes no judgement of stored envelopes, unless it shares a client id
+        "shared": sorted(d for ds in clients.values() if len(ds) > 1 for d in ds),
         "revoked": sorted([d, r.cutoff] for d, r in state.revoked.items()),
         "roles": sorted([d, s, c, role] for d, log in state.role_log.items() for s, c, role in log),
     }
