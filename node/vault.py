@@ -185,7 +185,8 @@ class Vault:
         self._accepted: set[tuple[bytes, int]] = set()  # (author, seq) judged valid
         self._replayed = 0
         self._doc.subscribe(self._on_doc)
-        state = self.office.membership.state
+        self._membership = self.office.membership
+        state = self._membership.state
         self._judge = Judge(state)
         digest = _judging_digest(state)
         snap = store.get_meta(_META_SNAPSHOT)
@@ -319,6 +320,7 @@ class Vault:
         self, category: str | None = None, search: str | None = None, trash: bool = False
     ) -> list[Summary]:
         """Entries (in the trash, with `trash`), filtered, sorted by title."""
+        self._sync()
         needle = (search or "").casefold()
         out = []
         for entry_id, state in self._table.entries.items():
@@ -340,6 +342,7 @@ class Vault:
         return dict(sorted(counts.items(), key=lambda kv: kv[0].casefold()))
 
     def get(self, entry: str, reveal: bool = False) -> Detail:
+        self._sync()
         state = self._find(entry, include_trash=True)
         current = state.current
         listed = self._listed(current)
@@ -373,6 +376,7 @@ class Vault:
         reveal: bool = False,
     ) -> list[AuditEvent]:
         """What every accepted change did, oldest first, from the signed op log."""
+        self._sync()
         accepted = []
         for author, seq, blob in self.office.store.envelopes():
             if (author, seq) in self._accepted:
@@ -542,6 +546,7 @@ class Vault:
         Returns the verdict on this envelope if it could be judged now, None if
         it waits for earlier ones (or was a duplicate).
         """
+        self._sync()
         env = self._verified(blob)
         store = self.office.store
         if env.seq < self._judge.next_seq(env.author):
@@ -579,14 +584,27 @@ class Vault:
         with store.transaction():
             store.add_records((records.record_id(b), b) for b in blobs)
         self.office.reload()
-        if _judging_digest(self.office.membership.state) != self._digest:
+        self._sync()
+
+    def _sync(self) -> None:
+        """Follow the office's membership (changed by a merge, or by an Office act here).
+
+        A change in what judging depends on replays the op log; any other
+        change refreshes the key ring and judges what was waiting.
+        """
+        membership = self.office.membership
+        if membership is self._membership:
+            return
+        if _judging_digest(membership.state) != self._digest:
             self._rebuild()
-        else:
-            for key in self._ring.values():
-                crypto.wipe(key)
-            self._ring = self.office.key_ring()
-            self._catch_up()
-            self._flush_plain_now()
+            return
+        self._membership = membership
+        for key in self._ring.values():
+            crypto.wipe(key)
+        self._ring = self.office.key_ring()
+        self._judge.state = membership.state
+        self._catch_up()
+        self._flush_plain_now()
 
     def _rebuild(self) -> None:
         before = set(self._table.entries)
@@ -628,6 +646,7 @@ class Vault:
         self._replayed = 0
 
     def _require_member(self, now: int) -> None:
+        self._sync()
         member = self.office.member
         if member is None:
             raise PermissionDeniedError("this device is not an active member of the office")
@@ -643,6 +662,7 @@ class Vault:
             raise PermissionDeniedError(f"only an admin can {act}")
 
     def _find(self, entry: str, include_trash: bool = False) -> EntryState:
+        self._sync()
         text = entry.strip().lower()
         if len(text) < 6 or any(c not in "0123456789abcdef" for c in text):
             raise NotFoundError(f"{entry!r} is not an entry id (6 or more hex digits; see 'ls')")
