@@ -385,6 +385,12 @@ class Vault:
         accepted.sort(key=lambda ev: (ev[0].at, ev[0].id))
         every = {v.key: v for _, found in accepted for v in found}
         purged = {v.entry for v in every.values() if v.kind is Kind.PURGE}
+        first_add: dict[bytes, Version] = {}
+        for v in every.values():  # an entry's first add counts; a later one is ignored
+            if v.kind is Kind.ADD and (
+                v.entry not in first_add or v.clock < first_add[v.entry].clock
+            ):
+                first_add[v.entry] = v
         events = []
         for env, found in accepted:
             if since is not None and env.at < since:
@@ -394,6 +400,8 @@ class Vault:
                 continue
             for v in found:
                 if entry is not None and not v.entry.hex().startswith(entry.lower()):
+                    continue
+                if v.kind is Kind.ADD and first_add[v.entry] is not v:
                     continue
                 events.append(self._event(v, name, reveal, every, v.entry in purged))
         return events

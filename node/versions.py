@@ -112,7 +112,9 @@ def decode(key: str, data: bytes) -> Version:
             raise DecodeError("too many base versions")
         base = []
         for _ in range(base_count):
-            base.append(rules.version_key(*_BASE.unpack_from(data, pos)))
+            named = rules.version_key(*_BASE.unpack_from(data, pos))
+            rules.parse_version_key(named)  # in range, as encode requires
+            base.append(named)
             pos += _BASE.size
         field_count, pos = data[pos], pos + 1
         fields: dict[str, bytes] = {}
