@@ -93,6 +93,36 @@ class VaultDoc:
         except (ValueError, RuntimeError):
             raise UpdateError("the document refused an update") from None
 
+    def skip(self, client: int, start: int, end: int) -> None:
+        """Mark clocks start..end-1 of `client` as used by nothing (a GC struct).
+
+        The items of an envelope judged invalid are never applied, but the
+        author's later envelopes continue after them; filling the range keeps
+        every replica's state vector, and the author's own next clock, equal
+        to what judging expects.
+        """
+        if end > start:
+            gc = _uint(1) + _uint(1) + _uint(client) + _uint(start) + b"\x00" + _uint(end - start)
+            self.apply(gc + _uint(0))
+
+    def apply_deletes(self, ranges: Sequence[tuple[int, int, int]]) -> None:
+        """Apply (client, clock, length) deletes again, e.g. after loading a snapshot.
+
+        A snapshot does not carry deletes of items not yet received; without
+        them, such an item arriving later would stay.
+        """
+        by_client: dict[int, list[tuple[int, int]]] = {}
+        for client, clock, length in ranges:
+            by_client.setdefault(client, []).append((clock, length))
+        if not by_client:
+            return
+        out = bytearray(_uint(0) + _uint(len(by_client)))
+        for client, spans in sorted(by_client.items()):
+            out += _uint(client) + _uint(len(spans))
+            for clock, length in sorted(spans):
+                out += _uint(clock) + _uint(length)
+        self.apply(bytes(out))
+
     # -- events --------------------------------------------------------------
     def _on_transaction(self, event: pycrdt.TransactionEvent) -> None:
         if self._capturing:
@@ -112,6 +142,19 @@ class VaultDoc:
                 added.append((key, bytes(change["newValue"])))
         for listener in list(self._listeners):
             listener(added, removed)
+
+
+def _uint(value: int) -> bytes:
+    """A lib0 varuint."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
 
 
 def _state_vector(data: bytes) -> dict[int, int]:

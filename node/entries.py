@@ -111,6 +111,5 @@ class EntryTable:
     def versions_of(self, entry_id: bytes) -> list[Version]:
         return list(self._versions.get(entry_id, {}).values())
 
-    def version(self, key: str) -> Version | None:
-        entry = self._entry_of.get(key)
-        return None if entry is None else self._versions[entry].get(key)
+    def purged(self, entry_id: bytes) -> bool:
+        return any(v.kind is Kind.PURGE for v in self._versions.get(entry_id, {}).values())

@@ -48,8 +48,11 @@ def fingerprint(root_public: bytes) -> str:
 
 
 def when(seconds: int) -> str:
-    """A time as people read it in messages: 2026-11-25 14:03 UTC."""
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A time as people read it in messages: 2026-11-25 14:03 UTC (any integer works)."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds} s after 1970"
 
 
 def check_name(name: str, what: str = "user name") -> str:

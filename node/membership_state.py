@@ -138,11 +138,21 @@ class State:
         revoked = self.revoked.get(device_id)
         if revoked is not None and seq > revoked.cutoff:
             return None
+        # In serial order, each token's boundary is the highest cut-off so far: a
+        # later token (a renewal signed on a PC that had seen less) never moves an
+        # envelope back across an earlier boundary.
         role: str | None = None
+        boundary = 0
         for _serial, cutoff, changed_to in sorted(self.role_log.get(device_id, ())):
-            if role is None or cutoff < seq:
+            boundary = max(boundary, cutoff)
+            if role is None or boundary < seq:
                 role = changed_to
         return None if role is None else Role(role)
+
+    def window(self, device_id: bytes) -> tuple[int, int]:
+        """When the device may write: from its enrolment to its capability's end."""
+        member = self.devices[device_id]
+        return member.since, member.capability.not_after
 
     def issuer(self, issuer_id: bytes) -> Issuer | None:
         """Token issuer lookup, as this state sees it."""

@@ -10,6 +10,9 @@ every replica holding the same records and envelopes decides the same way
   device's Y clock exactly where its previous one ended;
 - the role that judges envelope n is `State.role_for(device, n)`: none past
   a revocation's cut-off, the old role up to a role change's cut-off;
+- its time lies within the author's capability window (enrolment to
+  expiry, with the usual clock skew): an expired device's writes count
+  nowhere, and no time is absurd;
 - structure (crdt.rules): only new values under the author's own version
   keys; deletes (purges) only from admins;
 - content: every version is the author's, at the envelope's time and key;
@@ -32,7 +35,7 @@ from node.entry_fields import FIELDS
 from node.envelopes import Envelope, client_id_of
 from node.errors import DecodeError, PeerError
 from node.membership_state import State
-from node.tokens import Role
+from node.tokens import CLOCK_SKEW, Role
 from node.versions import Kind, Version
 
 
@@ -61,7 +64,7 @@ class Judge:
         clients: dict[int, list[bytes]] = {}
         for device in self.state.devices:
             clients.setdefault(client_id_of(device), []).append(device)
-        self._shared = {d for ds in clients.values() if len(ds) > 1 for d in ds}
+        self.shared = {d for ds in clients.values() if len(ds) > 1 for d in ds}
 
     def next_seq(self, author: bytes) -> int:
         return self.cursors.get(author, Cursor()).seq + 1
@@ -84,8 +87,11 @@ class Judge:
         role = self.state.role_for(env.author, env.seq)
         if role is None:
             raise PeerError("the author may not write this change (revoked, or not enrolled)")
-        if env.author in self._shared:
+        if env.author in self.shared:
             raise PeerError("the author shares a document client id with another device")
+        start, end = self.state.window(env.author)
+        if not start - CLOCK_SKEW <= env.at <= end + CLOCK_SKEW:
+            raise PeerError("written outside the author's capability window")
         admin = role is Role.ADMIN
         change = rules.check(env.update, client_id_of(env.author), clock, may_delete=admin)
         found = [_version(key, value) for key, value in change.values]

@@ -136,12 +136,6 @@ class Store:
         rows = self._query("SELECT blob FROM envelopes WHERE author = ? AND seq = ?", (author, seq))
         return bytes(rows[0][0]) if rows else None
 
-    def envelopes(self, after: dict[bytes, int] | None = None) -> list[tuple[bytes, int, bytes]]:
-        """(author, seq, blob) in author and sequence order; only seq > after[author]."""
-        rows = self._query("SELECT author, seq, blob FROM envelopes ORDER BY author, seq")
-        after = after or {}
-        return [(bytes(a), int(s), bytes(b)) for a, s, b in rows if int(s) > after.get(bytes(a), 0)]
-
     def envelopes_since(self, author: bytes, seq: int) -> list[tuple[int, bytes]]:
         rows = self._query(
             "SELECT seq, blob FROM envelopes WHERE author = ? AND seq > ? ORDER BY seq",
@@ -159,9 +153,8 @@ class Store:
             held += 1
         return held
 
-    def max_seqs(self) -> dict[bytes, int]:
-        rows = self._query("SELECT author, max(seq) FROM envelopes GROUP BY author")
-        return {bytes(a): int(s) for a, s in rows}
+    def authors(self) -> list[bytes]:
+        return [bytes(r[0]) for r in self._query("SELECT DISTINCT author FROM envelopes")]
 
     # -- decrypted searchable fields of versions (a cache; the store is encrypted) --
     def plain(self) -> dict[str, str]:

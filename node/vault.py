@@ -2,19 +2,14 @@
 
 Open it (unlocks the device), read and search entries, add; admins also
 edit, trash, restore, purge and resolve conflicts. Every change is one
-signed envelope, judged by the same rules as a peer's (node/oplog.py),
+signed envelope, judged by the same rules as a peer's (node/oplog.py) and
 stored in SQLCipher in one durable transaction before the call returns.
-
-The document is the replay of the judged-valid envelopes of the op log. To
-open fast, a snapshot of the document is kept with the sequence each author
-had reached and a digest of the membership facts that judging depends on;
-if the digest still matches, only the envelopes after the snapshot are
-replayed, otherwise everything is judged again (a revocation's cut-off, a
-role change or a new device can change what counts).
+The document is the replay of the judged op log (node/replica.py).
 
 Searchable fields of each version are decrypted once and kept in the
-(encrypted) store, so opening does not decrypt ten thousand entries. The
-password is decrypted only when asked for.
+(encrypted) store, so opening does not decrypt ten thousand entries; the
+password is decrypted only when asked for. Locking wipes the vault keys and
+forgets every decrypted value.
 
 It does not read the clock (methods take `now`) and does not print.
 """
@@ -27,35 +22,30 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crdt import yupdate
-from crdt.errors import UpdateError
-from crdt.vaultdoc import VaultDoc
-from node import codec, crypto, envelopes, records
+from node import audit, crypto, envelopes, records, vaultkeys
 from node import versions as vfmt
+from node.audit import AuditEvent, Filters
 from node.entries import EntryState, EntryTable
-from node.entry_fields import FIELDS, SECRET_FIELDS, Fields, check_fields
-from node.envelopes import Envelope
+from node.entry_fields import FIELDS, Fields, check_fields
 from node.errors import (
     CryptoError,
-    DecodeError,
     NotFoundError,
-    PeerError,
     PermissionDeniedError,
     StorageError,
     UserError,
 )
 from node.identity import when
 from node.keystore import KdfProfile
-from node.membership_state import State
 from node.office import Office
-from node.oplog import Cursor, Judge, Verdict
+from node.oplog import Verdict
+from node.replica import SNAPSHOT_EVERY, SNAPSHOT_META, Replica, judging_digest
 from node.tokens import Role
 from node.versions import Kind, Version
 
-SNAPSHOT_EVERY = 256  # versions replayed since the snapshot before a new one is written
+__all__ = ["SNAPSHOT_EVERY", "AuditEvent", "Change", "Detail", "Summary", "Vault", "VersionView"]
+
 BATCH = 200  # entries per envelope in a bulk add
 LISTED = ("title", "username", "url", "category", "notes")  # cached decrypted fields
-_META_SNAPSHOT = "doc_snapshot"
 
 
 @dataclass(frozen=True)
@@ -81,7 +71,7 @@ class VersionView:
     kind: str
     at: int
     by: str
-    fields: dict[str, str]  # secrets only when revealed; "" when unreadable
+    fields: dict[str, str]  # secrets only when revealed
     readable: bool
 
 
@@ -91,17 +81,6 @@ class Detail:
     notes: str
     password: str | None  # None unless revealed
     heads: tuple[VersionView, ...]  # more than one: a conflict
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    at: int
-    user: str
-    device: str
-    action: str  # added, changed, trashed, restored, purged, resolved
-    entry: str
-    title: str
-    changes: tuple[tuple[str, str, str], ...]  # (field, from, to); secrets only when revealed
 
 
 @dataclass(frozen=True)
@@ -121,14 +100,11 @@ def label_of(key: str) -> str:
 
 
 class Vault:
-    """An unlocked vault. `close()` (or `with`) wipes its keys."""
+    """An unlocked vault. `lock()`/`close()` (or `with`) wipes its keys."""
 
     def __init__(self, office: Office) -> None:
         self.office = office
         self._closed = False
-        self._plain: dict[str, list[str] | None] = {}
-        self._search: dict[bytes, str] = {}
-        self._summaries: dict[bytes, Summary] = {}
         self._listeners: list[Listener] = []
         self._ring: dict[bytes, bytearray] = {}
         self._open()
@@ -143,7 +119,7 @@ class Vault:
             raise
 
     def lock(self) -> None:
-        """Wipe the vault keys, forget every decrypted value, close the store (same as close)."""
+        """Wipe the vault keys, forget every decrypted value, close the store."""
         self.close()
 
     @property
@@ -151,18 +127,14 @@ class Vault:
         return self._closed
 
     def close(self) -> None:
-        """Lock: wipe the vault keys, forget every decrypted value, close the store."""
         if self._closed:
             return
         self._closed = True
-        self._maybe_snapshot()
-        for key in self._ring.values():
-            crypto.wipe(key)
-        self._ring = {}
-        self._plain = {}
-        self._search = {}
-        self._summaries = {}
-        self.office.close()
+        try:
+            self._maybe_snapshot()
+        finally:
+            self._forget()
+            self.office.close()
 
     def __enter__(self) -> Vault:
         return self
@@ -170,97 +142,81 @@ class Vault:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- loading ------------------------------------------------------------------
+    # -- loading and following the membership ------------------------------------
     def _open(self) -> None:
-        store = self.office.store
+        self._forget()
         self._ring = self.office.key_ring()
-        self._doc = VaultDoc(envelopes.client_id_of(self.office.identity.device_id))
-        self._table = EntryTable()
-        self._plain = {}
-        self._search = {}
-        self._summaries = {}
-        self._cached = {k: v for k, v in store.plain().items()}
-        self._new_plain: list[tuple[str, str]] = []
-        self._dropped: list[str] = []
-        self._accepted: set[tuple[bytes, int]] = set()  # (author, seq) judged valid
-        self._replayed = 0
-        self._doc.subscribe(self._on_doc)
         self._membership = self.office.membership
-        state = self._membership.state
-        self._judge = Judge(state)
-        digest = _judging_digest(state)
-        snap = store.get_meta(_META_SNAPSHOT)
-        loaded = snap is not None and self._load_snapshot(snap, digest)
-        if not loaded:
-            self._doc = VaultDoc(self._doc.client_id)
-            self._table = EntryTable()
-            self._search = {}
-            self._summaries = {}
-            self._doc.subscribe(self._on_doc)
-            self._judge = Judge(state)
-            self._accepted = set()
-            self._replayed = SNAPSHOT_EVERY  # write a fresh snapshot on close
-        self._catch_up()
-        self._digest = digest
+        self._cached.update(self.office.store.plain())
+        self._replica = Replica(self.office.store, self.office.office_id,
+                                self.office.identity.device_id, self._membership.state)  # fmt: skip
+        self._replica.subscribe(self._on_versions)
+        self._replica.load()
         self._flush_plain_now()
 
-    def _load_snapshot(self, snap: bytes, digest: bytes) -> bool:
-        try:
-            f = codec.Fields(codec.decode(snap), "snapshot").exactly(
-                "digest", "doc", "cursors", "log"
-            )
-            if f.blob("digest", 32) != digest:
-                return False
-            self._doc.apply(f.blob("doc", max_size=2**31))
-            for item in f.array("cursors", 100_000):
-                c = codec.Fields(item, "cursor").exactly("author", "seq", "clock")
-                cursor = self._judge.cursors.setdefault(c.blob("author", 16), Cursor())
-                cursor.seq, cursor.clock = c.integer("seq"), c.integer("clock")
-            self._accepted = set(_unpack_ids(f.blob("log", max_size=2**31)))
-        except (DecodeError, UpdateError):
-            return False
-        return True
+    def _forget(self) -> None:
+        vaultkeys.wipe_ring(self._ring)
+        self._ring = {}
+        self._table = EntryTable()
+        self._plain: dict[str, list[str] | None] = {}
+        self._cached: dict[str, str] = {}
+        self._new_plain: list[tuple[str, str]] = []
+        self._dropped: set[str] = set()
+        self._search: dict[bytes, str] = {}
+        self._summaries: dict[bytes, Summary] = {}
 
-    def _catch_up(self) -> None:
-        """Judge and apply every stored envelope after the cursors, in sequence order."""
-        after = {a: c.seq for a, c in self._judge.cursors.items()}
-        for author, seq, blob in self.office.store.envelopes(after):
-            if seq != self._judge.next_seq(author):
-                continue  # a gap: wait for the missing envelope
-            self._replayed += len(self._apply(self._verified(blob)).versions)
+    def _sync(self) -> None:
+        """Follow the office's membership (changed by a merge, or by an Office act here).
 
-    def _verified(self, blob: bytes) -> Envelope:
-        state = self.office.membership.state
-        return envelopes.verify(blob, self.office.office_id, lambda a: _sign_key(state, a))
+        A change in what judging depends on replays the op log; any other
+        change refreshes the key ring and judges what was waiting.
+        """
+        if self._closed:
+            raise UserError("the vault is locked; unlock it again")
+        membership = self.office.membership
+        if membership is self._membership:
+            return
+        if judging_digest(membership.state) != self._replica.digest:
+            self._rebuild()
+            return
+        self._membership = membership
+        vaultkeys.wipe_ring(self._ring)
+        self._ring = self.office.key_ring()
+        self._replica.state = self._replica.judge.state = membership.state
+        self._replica.catch_up()
+        self._flush_plain_now()
 
-    def _apply(self, env: Envelope) -> Verdict:
-        verdict = self._judge.judge(env)
-        if verdict.change is not None:
-            self._doc.apply(env.update)
-            self._record(verdict)
-        return verdict
+    def _rebuild(self) -> None:
+        before = set(self._table.entries)
+        with self.office.store.transaction():
+            self.office.store.set_meta(SNAPSHOT_META, b"")
+            self.office.store.clear_plain()  # dropped versions must not keep their plaintext
+        self._open()
+        changed = before | set(self._table.entries)
+        self._tell(Change(tuple(sorted(e.hex() for e in changed)), "", local=False))
 
-    def _record(self, verdict: Verdict) -> None:
-        self._accepted.add(verdict.envelope.id)
+    def merge_records(self, blobs: Iterable[bytes]) -> None:
+        """Take membership records (from a peer): store them, then follow them."""
+        store = self.office.store
+        with store.transaction():
+            store.add_records((records.record_id(b), b) for b in blobs)
+        self.office.reload()
+        self._sync()
 
     # -- the plain view, kept current from document events -----------------------------
-    def _on_doc(self, added: list[tuple[str, bytes]], removed: list[str]) -> None:
-        found = []
-        for key, value in added:
-            try:
-                found.append(vfmt.decode(key, value))
-            except DecodeError:
-                continue  # judged before it was applied: cannot happen
+    def _on_versions(self, found: list[Version], removed: list[str]) -> None:
         for key in removed:
             self._plain.pop(key, None)
             if key in self._cached:
-                self._dropped.append(key)
+                self._dropped.add(key)
         touched = self._table.update(found, removed)
         for entry in touched:
             self._summaries.pop(entry, None)
             state = self._table.entries.get(entry)
             if state is None:
                 self._search.pop(entry, None)
+                if self._table.purged(entry):  # no plaintext of a purged entry stays cached
+                    self._dropped.update(v.key for v in self._table.versions_of(entry))
             else:
                 shown = self._listed(state.current)
                 self._search[entry] = "\n".join(shown[:3]).casefold() if shown else ""
@@ -270,8 +226,9 @@ class Vault:
         if v.key in self._plain:
             return self._plain[v.key]
         cached = self._cached.get(v.key)
+        values: list[str] | None
         if cached is not None:
-            values: list[str] | None = [str(x) for x in json.loads(cached)]
+            values = [str(x) for x in json.loads(cached)]
         else:
             try:
                 values = [self._open_field(v, name) for name in LISTED]
@@ -294,6 +251,7 @@ class Vault:
                 self._flush_plain()
 
     def _flush_plain(self) -> None:
+        """Write the cache changes (inside the caller's transaction)."""
         store = self.office.store
         store.put_plain(self._new_plain)
         store.drop_plain(self._dropped)
@@ -301,12 +259,16 @@ class Vault:
             self._cached[key] = value
         for key in self._dropped:
             self._cached.pop(key, None)
-        self._new_plain, self._dropped = [], []
+        self._new_plain, self._dropped = [], set()
 
     # -- reading -----------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def _tell(self, change: Change) -> None:
+        for listener in list(self._listeners):
+            listener(change)
 
     @property
     def role(self) -> Role | None:
@@ -342,27 +304,30 @@ class Vault:
         return dict(sorted(counts.items(), key=lambda kv: kv[0].casefold()))
 
     def get(self, entry: str, reveal: bool = False) -> Detail:
-        self._sync()
         state = self._find(entry, include_trash=True)
-        current = state.current
-        listed = self._listed(current)
+        listed = self._listed(state.current)
         password = None
         if reveal and listed is not None:
-            password = self._open_field(current, "password")
+            password = self._open_field(state.current, "password")
         heads = tuple(self._version_view(v, reveal) for v in state.heads)
         notes = listed[4] if listed is not None else ""
         return Detail(self._summary(state), notes, password, heads)
 
     def rows(self) -> tuple[list[Fields], int]:
-        """Every field of each entry outside the trash (to export), and how many were unreadable."""
-        out, unreadable = [], 0
+        """Every field of each entry outside the trash (to export), and how many were left out.
+
+        Left out: entries this device cannot decrypt, and entries whose
+        decrypted fields are not valid (a member's add is judged without
+        reading its encrypted fields).
+        """
+        out, skipped = [], 0
         for summary in self.entries():
             state = self._table.entries[bytes.fromhex(summary.id)]
             try:
-                out.append(self._decrypt_all(state.current))
+                out.append(check_fields(self._decrypt_all(state.current)))
             except UserError:
-                unreadable += 1
-        return out, unreadable
+                skipped += 1
+        return out, skipped
 
     def history(self, entry: str, reveal: bool = False) -> list[VersionView]:
         state = self._find(entry, include_trash=True)
@@ -377,36 +342,38 @@ class Vault:
     ) -> list[AuditEvent]:
         """What every accepted change did, oldest first, from the signed op log."""
         self._sync()
-        accepted = []
-        for author, seq, blob in self.office.store.envelopes():
-            if (author, seq) in self._accepted:
-                env = envelopes.read_stored(blob)
-                accepted.append((env, [vfmt.decode(k, v) for k, v in _values_of(env)]))
-        accepted.sort(key=lambda ev: (ev[0].at, ev[0].id))
-        every = {v.key: v for _, found in accepted for v in found}
-        purged = {v.entry for v in every.values() if v.kind is Kind.PURGE}
-        first_add: dict[bytes, Version] = {}
-        for v in every.values():  # an entry's first add counts; a later one is ignored
-            if v.kind is Kind.ADD and (
-                v.entry not in first_add or v.clock < first_add[v.entry].clock
-            ):
-                first_add[v.entry] = v
-        events = []
-        for env, found in accepted:
-            if since is not None and env.at < since:
-                continue
-            name = self._user_of(env.author)
-            if user is not None and name != user:
-                continue
-            for v in found:
-                if entry is not None and not v.entry.hex().startswith(entry.lower()):
-                    continue
-                if v.kind is Kind.ADD and first_add[v.entry] is not v:
-                    continue
-                events.append(self._event(v, name, reveal, every, v.entry in purged))
-        return events
+        accepted = self._replica.accepted
+        found = [
+            envelopes.read_stored(blob)
+            for author in self.office.store.authors()
+            for seq, blob in self.office.store.envelopes_since(author, 0)
+            if (author, seq) in accepted
+        ]
 
-    # -- writing (every method is one durable envelope) ------------------------------
+        def decrypt(v: Version) -> dict[str, str]:
+            try:
+                return self._decrypt_all(v)
+            except UserError:
+                return {}
+
+        def title_of(entry_id: bytes) -> str:
+            state = self._table.entries.get(entry_id)
+            listed = self._listed(state.current) if state else None
+            return listed[0] if listed else ""
+
+        filters = Filters(user, entry, since, reveal)
+        return audit.trail(found, decrypt, self._user_of, title_of, filters)
+
+    def op_log(self) -> list[bytes]:
+        """Every stored envelope (author and sequence order), as signed."""
+        store = self.office.store
+        return [blob for a in sorted(store.authors()) for _, blob in store.envelopes_since(a, 0)]
+
+    def document(self) -> list[tuple[str, bytes]]:
+        """The document's values, sorted by key (to compare replicas)."""
+        return sorted(self._replica.doc.items())
+
+    # -- writing (every method is durable before it returns) ------------------------------
     def add(self, values: Mapping[str, str], now: int) -> str:
         return self.add_many([values], now)[0]
 
@@ -416,11 +383,12 @@ class Vault:
         now: int,
         progress: Callable[[int], None] | None = None,
     ) -> list[str]:
-        """Add entries (any enrolled user), BATCH to an envelope; returns their ids."""
+        """Add entries (any enrolled user), BATCH to an envelope, all in one transaction."""
         self._require_member(now)
         checked = [check_fields(r) for r in rows]
         me = self.office.identity.device_id
         ids: list[str] = []
+        batches = []
         for start in range(0, len(checked), BATCH):
             made = []
             for fields in checked[start : start + BATCH]:
@@ -428,9 +396,8 @@ class Vault:
                 entry = vfmt.entry_id_of(me, nonce)
                 made.append(self._version(Kind.ADD, entry, now, (), fields, nonce))
                 ids.append(entry.hex())
-            self._write(made, (), now)
-            if progress is not None:
-                progress(len(ids))
+            batches.append(made)
+        self._write(batches, (), now, progress)
         return ids
 
     def edit(self, entry: str, changes: Mapping[str, str], now: int) -> None:
@@ -444,8 +411,8 @@ class Vault:
         fields = check_fields({**old, **check_fields(changes, partial=True)})
         if fields == old:
             raise UserError("nothing to change")
-        self._write([self._version(Kind.EDIT, state.entry_id, now, (state.current.key,), fields)],
-                    (), now)  # fmt: skip
+        base = (state.current.key,)
+        self._write([[self._version(Kind.EDIT, state.entry_id, now, base, fields)]], (), now)
 
     def resolve(self, entry: str, keep: str, now: int) -> None:
         self._require_admin("resolve conflicts", now)
@@ -458,19 +425,19 @@ class Vault:
             raise NotFoundError(f"no version {keep!r} among the conflicting ones ({labels})")
         fields = self._decrypt_all(chosen[0])
         base = tuple(v.key for v in state.heads)
-        self._write([self._version(Kind.EDIT, state.entry_id, now, base, fields)], (), now)
+        self._write([[self._version(Kind.EDIT, state.entry_id, now, base, fields)]], (), now)
 
     def trash(self, entry: str, now: int) -> None:
         self._require_admin("delete entries", now)
         state = self._find(entry)
-        self._write([self._status(state, Kind.TRASH, now)], (), now)
+        self._write([[self._status(state, Kind.TRASH, now)]], (), now)
 
     def restore(self, entry: str, now: int) -> None:
         self._require_admin("restore entries", now)
         state = self._find(entry, include_trash=True)
         if not state.trashed:
             raise UserError("this entry is not in the trash")
-        self._write([self._status(state, Kind.RESTORE, now)], (), now)
+        self._write([[self._status(state, Kind.RESTORE, now)]], (), now)
 
     def purge(self, entry: str, now: int) -> None:
         """Remove an entry and its history from the document for good (admins)."""
@@ -479,7 +446,29 @@ class Vault:
         if not state.trashed:
             raise UserError("move the entry to the trash first ('rm'), then purge it")
         keys = tuple(v.key for v in self._table.versions_of(state.entry_id))
-        self._write([self._version(Kind.PURGE, state.entry_id, now, (), {})], keys, now)
+        self._write([[self._version(Kind.PURGE, state.entry_id, now, (), {})]], keys, now)
+
+    def receive(self, blob: bytes) -> Verdict | None:
+        """Take a peer's envelope: verify, store durably, apply what is now in sequence.
+
+        Returns the verdict on this envelope if it could be judged now, None if
+        it waits for earlier ones (or was a duplicate).
+        """
+        self._sync()
+        env = self._replica.verified(blob)
+        if not self._replica.store_incoming(env) or env.seq < self._replica.next_seq(env.author):
+            return None
+        mine: Verdict | None = None
+        touched: list[str] = []
+        for verdict in self._replica.catch_up([env.author]):
+            if verdict.change is not None:
+                touched += [v.entry.hex() for v in verdict.versions]
+            if verdict.envelope.seq == env.seq:
+                mine = verdict
+        self._flush_plain_now()
+        if touched:
+            self._tell(Change(tuple(sorted(set(touched))), self._user_of(env.author), False))
+        return mine
 
     # -- internals -------------------------------------------------------------------
     def _status(self, state: EntryState, kind: Kind, now: int) -> bytes:
@@ -512,146 +501,75 @@ class Vault:
             raise UserError("this device holds no current vault key; ask an admin to rotate it")
         return epoch.key_id, self._ring[epoch.key_id]
 
-    def _write(self, values: list[bytes], deletes: Sequence[str], now: int) -> None:
-        """Sign, judge, store durably, then tell listeners. Values must share `now`."""
+    def _write(
+        self,
+        batches: list[list[bytes]],
+        deletes: Sequence[str],
+        now: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Sign each batch as one envelope, judge it, and store them all in one transaction.
+
+        The document takes each change as it is made (that is how the update
+        is produced); if anything fails before the commit, the vault is
+        rebuilt from the store, so nothing unsaved stays visible.
+        """
         me = self.office.identity.device_id
-        cursor = self._judge.cursors.get(me)
-        seq = (cursor.seq if cursor else 0) + 1
-        if self.office.store.envelope(me, seq) is not None:
-            raise StorageError("this device's op log is ahead of its document; reopen the vault")
+        store = self.office.store
         key_id, _ = self._current_key()
-        before = dict(self._table.entries)
-        _keys, update = self._doc.write(values, deletes)
-        blob = envelopes.seal(me, self.office.identity.sign, self.office.office_id, seq, key_id,
-                              now, update)  # fmt: skip
+        before = set(self._table.entries)
+        made: list[Verdict] = []
         try:
-            verdict = self._judge.judge(self._verified(blob))
-            if verdict.change is None:
-                raise PermissionDeniedError(f"refused: {verdict.why}")
-            with self.office.store.transaction():
-                self.office.store.add_envelope(me, seq, blob)
+            seq = self._replica.next_seq(me)
+            if store.envelope(me, seq) is not None or (
+                seq > 1 and store.envelope(me, seq - 1) is None
+            ):
+                raise StorageError("this device's op log and document disagree; reopen the vault")
+            for i, values in enumerate(batches):
+                _, update = self._replica.doc.write(values, deletes if i == 0 else ())
+                blob = envelopes.seal(me, self.office.identity.sign, self.office.office_id,
+                                      seq + i, key_id, now, update)  # fmt: skip
+                verdict = self._replica.judge.judge(self._replica.verified(blob))
+                if verdict.change is None:
+                    raise PermissionDeniedError(f"refused: {verdict.why}")
+                made.append(verdict)
+                if progress is not None:
+                    progress(sum(len(b) for b in batches[: i + 1]))
+            with store.transaction():
+                for verdict in made:
+                    store.add_envelope(me, verdict.envelope.seq, verdict.envelope.blob)
                 self._flush_plain()
         except BaseException:
-            self._reload()
+            self._recover()
             raise
-        self._record(verdict)
-        self._replayed += len(verdict.versions)
-        changed = {v.entry.hex() for v in verdict.versions} | {
-            e.hex() for e in before if e not in self._table.entries
-        }
+        for verdict in made:
+            self._replica.record(verdict)
+            self._replica.replayed += len(verdict.versions)
+        changed = {v.entry.hex() for verdict in made for v in verdict.versions}
+        changed |= {e.hex() for e in before if e not in self._table.entries}
         self._tell(Change(tuple(sorted(changed)), self._user_of(me), local=True))
 
-    def _reload(self) -> None:
-        """Rebuild from the store after a failed write (the document may hold it)."""
-        for key in self._ring.values():
-            crypto.wipe(key)
-        self.office.reload()
-        self._open()
-
-    def receive(self, blob: bytes) -> Verdict | None:
-        """Take a peer's envelope: verify, store durably, apply what is now in sequence.
-
-        Returns the verdict on this envelope if it could be judged now, None if
-        it waits for earlier ones (or was a duplicate).
-        """
-        self._sync()
-        env = self._verified(blob)
-        store = self.office.store
-        if env.seq < self._judge.next_seq(env.author):
-            held = store.envelope(env.author, env.seq)
-            if held is not None and held != blob:
-                raise PeerError("a second, different envelope with the same sequence number")
-            return None
-        with store.transaction():
-            added = store.add_envelope(env.author, env.seq, blob)
-            if not added and store.envelope(env.author, env.seq) != blob:
-                raise PeerError("a second, different envelope with the same sequence number")
-        mine: Verdict | None = None
-        touched: list[str] = []
-        for seq, stored in store.envelopes_since(env.author, self._judge.next_seq(env.author) - 1):
-            if seq != self._judge.next_seq(env.author):
-                break
-            verdict = self._apply(self._verified(stored))
-            touched += [v.entry.hex() for v in verdict.versions if verdict.change is not None]
-            if seq == env.seq:
-                mine = verdict
-            self._replayed += len(verdict.versions)
-        self._flush_plain_now()
-        if touched:
-            self._tell(Change(tuple(sorted(set(touched))), self._user_of(env.author), False))
-        return mine
-
-    def merge_records(self, blobs: Iterable[bytes]) -> None:
-        """Take membership records (from a peer): store them, then re-judge if that matters.
-
-        Records are judged by the membership fold; a change in what judging
-        envelopes depends on (a revocation's cut-off, a role change, a new
-        device) replays the whole op log.
-        """
-        store = self.office.store
-        with store.transaction():
-            store.add_records((records.record_id(b), b) for b in blobs)
-        self.office.reload()
-        self._sync()
-
-    def _sync(self) -> None:
-        """Follow the office's membership (changed by a merge, or by an Office act here).
-
-        A change in what judging depends on replays the op log; any other
-        change refreshes the key ring and judges what was waiting.
-        """
-        membership = self.office.membership
-        if membership is self._membership:
-            return
-        if _judging_digest(membership.state) != self._digest:
-            self._rebuild()
-            return
-        self._membership = membership
-        for key in self._ring.values():
-            crypto.wipe(key)
-        self._ring = self.office.key_ring()
-        self._judge.state = membership.state
-        self._catch_up()
-        self._flush_plain_now()
-
-    def _rebuild(self) -> None:
-        before = set(self._table.entries)
-        for key in self._ring.values():
-            crypto.wipe(key)
-        self.office.store.set_meta(_META_SNAPSHOT, b"")
-        self._open()
-        changed = before ^ set(self._table.entries) | set(self._table.entries)
-        self._tell(Change(tuple(sorted(e.hex() for e in changed)), "", local=False))
-
-    def op_log(self) -> list[bytes]:
-        """Every stored envelope (author and sequence order), as signed."""
-        return [blob for _, _, blob in self.office.store.envelopes()]
-
-    def document(self) -> list[tuple[str, bytes]]:
-        """The document's values, sorted by key (to compare replicas)."""
-        return sorted(self._doc.items())
-
-    def _tell(self, change: Change) -> None:
-        for listener in list(self._listeners):
-            listener(change)
+    def _recover(self) -> None:
+        """After a failed write: rebuild from the store, or lock if even that fails."""
+        try:
+            self.office.reload()
+            self._open()
+        except BaseException:
+            self._closed = True
+            self._forget()
+            self.office.close()
+            raise StorageError("the vault could not be reloaded after a failed save; "
+                               "it is locked: open it again") from None  # fmt: skip
 
     def _maybe_snapshot(self) -> None:
-        if self._replayed < SNAPSHOT_EVERY or not self._ring:
+        if self._replica.replayed < SNAPSHOT_EVERY or not self._ring:
             return
-        cursors: list[codec.Value] = [
-            {"author": a, "seq": c.seq, "clock": c.clock}
-            for a, c in sorted(self._judge.cursors.items())
-        ]
-        ids = b"".join(a + s.to_bytes(8, "big") for a, s in sorted(self._accepted))
-        snap = codec.encode(
-            {"digest": self._digest, "doc": self._doc.snapshot(), "cursors": cursors, "log": ids}
-        )
         try:
             with self.office.store.transaction():
-                self.office.store.set_meta(_META_SNAPSHOT, snap)
+                self.office.store.set_meta(SNAPSHOT_META, self._replica.snapshot())
         except StorageError:
             return  # only a cache: the next open replays the log instead
-        self._replayed = 0
+        self._replica.replayed = 0
 
     def _require_member(self, now: int) -> None:
         self._sync()
@@ -716,82 +634,9 @@ class Vault:
         if listed:
             fields = dict(zip(LISTED, listed, strict=True))
             fields["password"] = self._open_field(v, "password") if reveal else ""
-        return VersionView(label_of(v.key), _ACTIONS[v.kind], v.at, self._user_of(v.author),
+        return VersionView(label_of(v.key), audit.ACTIONS[v.kind], v.at, self._user_of(v.author),
                            fields, listed is not None)  # fmt: skip
-
-    def _event(
-        self, v: Version, user: str, reveal: bool, every: dict[str, Version], purged: bool
-    ) -> AuditEvent:
-        state = self._table.entries.get(v.entry)
-        title = ""
-        changes: list[tuple[str, str, str]] = []
-        action = _ACTIONS[v.kind]
-        if v.kind is Kind.EDIT and len(v.base) > 1:
-            action = "resolved"
-        if v.fields and not purged:
-            new = self._try_decrypt(v)
-            title = new.get("title", "")
-            old_version = every.get(v.base[0]) if v.base else None
-            old = self._try_decrypt(old_version) if old_version else {}
-            for name in FIELDS:
-                if v.kind is Kind.ADD and not new.get(name):
-                    continue
-                if v.kind is Kind.EDIT and old.get(name) == new.get(name):
-                    continue
-                hidden = name in SECRET_FIELDS and not reveal
-                before = "***" if hidden and old.get(name) else old.get(name, "")
-                after = "***" if hidden and new.get(name) else new.get(name, "")
-                changes.append((name, before, after))
-        elif state is not None:
-            listed = self._listed(state.current)
-            title = listed[0] if listed else ""
-        device = v.author.hex()[:12]
-        return AuditEvent(v.at, user, device, action, v.entry.hex(), title, tuple(changes))
-
-    def _try_decrypt(self, v: Version) -> dict[str, str]:
-        try:
-            return {name: self._open_field(v, name) for name in FIELDS}
-        except CryptoError:
-            return {}
 
     def _user_of(self, device: bytes) -> str:
         member = self.office.membership.state.devices.get(device)
         return member.user if member else device.hex()[:12]
-
-
-_ACTIONS = {
-    Kind.ADD: "added",
-    Kind.EDIT: "changed",
-    Kind.TRASH: "trashed",
-    Kind.RESTORE: "restored",
-    Kind.PURGE: "purged",
-}
-
-
-def _sign_key(state: State, device: bytes) -> bytes | None:
-    member = state.devices.get(device)
-    return None if member is None else member.capability.sign_public
-
-
-def _judging_digest(state: State) -> bytes:
-    """A digest of every membership fact that judging envelopes depends on."""
-    clients: dict[int, list[bytes]] = {}
-    for device in state.devices:
-        clients.setdefault(envelopes.client_id_of(device), []).append(device)
-    facts = {
-        # a new device changes no judgement of stored envelopes, unless it shares a client id
-        "shared": sorted(d for ds in clients.values() if len(ds) > 1 for d in ds),
-        "revoked": sorted([d, r.cutoff] for d, r in state.revoked.items()),
-        "roles": sorted([d, s, c, role] for d, log in state.role_log.items() for s, c, role in log),
-    }
-    return hashlib.sha256(json.dumps(facts, default=bytes.hex).encode()).digest()
-
-
-def _unpack_ids(log: bytes) -> Iterable[tuple[bytes, int]]:
-    for i in range(0, len(log) - len(log) % 24, 24):
-        yield log[i : i + 16], int.from_bytes(log[i + 16 : i + 24], "big")
-
-
-def _values_of(env: Envelope) -> list[tuple[str, bytes]]:
-    decoded = yupdate.decode(env.update)
-    return [(i.key or "", i.value) for i in decoded.items if isinstance(i.value, bytes)]
