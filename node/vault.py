@@ -164,6 +164,7 @@ class Vault:
         self._dropped: set[str] = set()
         self._search: dict[bytes, str] = {}
         self._summaries: dict[bytes, Summary] = {}
+        self._touched: set[bytes] = set()  # entries changed by the document since last asked
 
     def _sync(self) -> None:
         """Follow the office's membership (changed by a merge, or by an Office act here).
@@ -210,6 +211,7 @@ class Vault:
             if key in self._cached:
                 self._dropped.add(key)
         touched = self._table.update(found, removed)
+        self._touched |= touched
         for entry in touched:
             self._summaries.pop(entry, None)
             state = self._table.entries.get(entry)
@@ -517,7 +519,7 @@ class Vault:
         me = self.office.identity.device_id
         store = self.office.store
         key_id, _ = self._current_key()
-        before = set(self._table.entries)
+        self._touched = set()
         made: list[Verdict] = []
         try:
             seq = self._replica.next_seq(me)
@@ -545,9 +547,8 @@ class Vault:
         for verdict in made:
             self._replica.record(verdict)
             self._replica.replayed += len(verdict.versions)
-        changed = {v.entry.hex() for verdict in made for v in verdict.versions}
-        changed |= {e.hex() for e in before if e not in self._table.entries}
-        self._tell(Change(tuple(sorted(changed)), self._user_of(me), local=True))
+        changed = tuple(sorted(e.hex() for e in self._touched))
+        self._tell(Change(changed, self._user_of(me), local=True))
 
     def _recover(self) -> None:
         """After a failed write: rebuild from the store, or lock if even that fails."""
@@ -592,7 +593,12 @@ class Vault:
         text = entry.strip().lower()
         if len(text) < 6 or any(c not in "0123456789abcdef" for c in text):
             raise NotFoundError(f"{entry!r} is not an entry id (6 or more hex digits; see 'ls')")
-        found = [s for e, s in self._table.entries.items() if e.hex().startswith(text)]
+        exact = self._table.entries.get(bytes.fromhex(text)) if len(text) == 32 else None
+        found = (
+            [exact]
+            if exact is not None
+            else [s for e, s in self._table.entries.items() if e.hex().startswith(text)]
+        )
         if len(found) > 1:
             raise NotFoundError(f"{entry!r} matches {len(found)} entries; give more digits")
         if not found or (found[0].trashed and not include_trash):
