@@ -153,6 +153,15 @@ class Store:
             held += 1
         return held
 
+    def vector(self) -> dict[bytes, int]:
+        """For each author, the highest n such that envelopes 1..n are all held."""
+        rows = self._query("SELECT author, max(seq), count(*) FROM envelopes GROUP BY author")
+        out = {}
+        for author, top, count in rows:
+            whole = int(top) == int(count)  # sequences start at 1 and are unique
+            out[bytes(author)] = int(top) if whole else self.contiguous_seq(bytes(author))
+        return out
+
     def authors(self) -> list[bytes]:
         return [bytes(r[0]) for r in self._query("SELECT DISTINCT author FROM envelopes")]
 

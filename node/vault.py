@@ -450,16 +450,34 @@ class Vault:
         keys = tuple(v.key for v in self._table.versions_of(state.entry_id))
         self._write([[self._version(Kind.PURGE, state.entry_id, now, (), {})]], keys, now)
 
-    def receive(self, blob: bytes) -> Verdict | None:
-        """Take a peer's envelope: verify, store durably, apply what is now in sequence.
-
-        Returns the verdict on this envelope if it could be judged now, None if
-        it waits for earlier ones (or was a duplicate).
-        """
+    def take(self, blob: bytes) -> bool:
+        """Take a peer's envelope (as `receive`); True if it was new to this PC."""
         self._sync()
         env = self._replica.verified(blob)
-        if not self._replica.store_incoming(env) or env.seq < self._replica.next_seq(env.author):
-            return None
+        if not self._replica.store_incoming(env):
+            return False
+        if env.seq >= self._replica.next_seq(env.author):
+            self._apply_waiting(env)
+        return True
+
+    def refresh(self) -> list[bytes]:
+        """Pick up what another program (a CLI) stored in this data dir since we last looked.
+
+        Returns the envelopes newly applied here, to push to peers.
+        """
+        self._sync()
+        count = len(self.office.blobs)
+        self.office.reload()
+        if len(self.office.blobs) != count:
+            self._sync()
+        fresh = self._replica.catch_up()
+        self._flush_plain_now()
+        touched = sorted({v.entry.hex() for d in fresh if d.change for v in d.versions})
+        if touched:
+            self._tell(Change(tuple(touched), "", local=False))
+        return [d.envelope.blob for d in fresh]
+
+    def _apply_waiting(self, env: envelopes.Envelope) -> Verdict | None:
         mine: Verdict | None = None
         touched: list[str] = []
         for verdict in self._replica.catch_up([env.author]):
@@ -471,6 +489,18 @@ class Vault:
         if touched:
             self._tell(Change(tuple(sorted(set(touched))), self._user_of(env.author), False))
         return mine
+
+    def receive(self, blob: bytes) -> Verdict | None:
+        """Take a peer's envelope: verify, store durably, apply what is now in sequence.
+
+        Returns the verdict on this envelope if it could be judged now, None if
+        it waits for earlier ones (or was a duplicate).
+        """
+        self._sync()
+        env = self._replica.verified(blob)
+        if not self._replica.store_incoming(env) or env.seq < self._replica.next_seq(env.author):
+            return None
+        return self._apply_waiting(env)
 
     # -- internals -------------------------------------------------------------------
     def _status(self, state: EntryState, kind: Kind, now: int) -> bytes:
@@ -539,7 +569,11 @@ class Vault:
                     progress(sum(len(b) for b in batches[: i + 1]))
             with store.transaction():
                 for verdict in made:
-                    store.add_envelope(me, verdict.envelope.seq, verdict.envelope.blob)
+                    if not store.add_envelope(me, verdict.envelope.seq, verdict.envelope.blob):
+                        raise StorageError(
+                            "another program on this PC saved a change at the same moment; "
+                            "nothing was saved, try again"
+                        )
                 self._flush_plain()
         except BaseException:
             self._recover()

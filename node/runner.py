@@ -1,0 +1,153 @@
+"""`Node`: one running peer — the vault, the sync protocol and the transport, in one loop.
+
+The loop is single-threaded: poll the transport (bounded wait), feed frames
+and the time to the sans-IO protocol (node/sync.py), send what it returns,
+and every so often pick up changes that a CLI made in the same data dir
+(the store is shared; SQLCipher in WAL mode lets both open it) and push
+them. Peers come from static addresses and from discovery; a static
+address is tried with each member's key until one answers (CURVE proves who
+it is). It logs one line per notable event through `log`, never a secret.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from node.holdings import VaultHoldings
+from node.sync import Event, Send, SyncCore
+from node.transport import Transport
+from node.vault import Vault
+
+REFRESH = 0.2  # seconds between looks at the store for a CLI's changes
+STATUS_META = "node_status"
+
+
+@dataclass(frozen=True)
+class PeerAddress:
+    host: str
+    port: int
+    device: bytes | None = None  # None: a static address whose device we will learn
+
+
+class Node:
+    def __init__(
+        self,
+        vault: Vault,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log: Callable[[str], None] = print,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.vault = vault
+        self.log = log
+        self.clock = clock
+        self.me = vault.office.identity.device_id
+        self.holdings = VaultHoldings(vault)
+        self.core = SyncCore(self.me, self.holdings)
+        box = vault.office.identity.box
+        self.transport = Transport(box.secret, box.public, self._allow, self._active, host, port)
+        self._addresses: set[PeerAddress] = set()
+        self._last_refresh = 0.0
+        self._announced: set[bytes] = set()
+
+    @property
+    def port(self) -> int:
+        return self.transport.port
+
+    # -- peers ---------------------------------------------------------------------
+    def add_peer(self, address: PeerAddress) -> None:
+        """Link to a peer (a device from discovery, or a static address)."""
+        if address in self._addresses:
+            return
+        self._addresses.add(address)
+        self._link(address)
+
+    def _link(self, address: PeerAddress) -> None:
+        state = self.vault.office.membership.state
+        targets = [
+            m
+            for m in state.active_members()
+            if m.device_id != self.me and address.device in (None, m.device_id)
+        ]
+        now = self.clock()
+        for member in targets:
+            self.transport.connect(
+                member.device_id, address.host, address.port, member.capability.box_public
+            )
+            self._send(self.core.connected(member.device_id, now))
+
+    def _allow(self, key: bytes) -> bytes | None:
+        for member in self.vault.office.membership.state.active_members():
+            if member.capability.box_public == key and member.device_id != self.me:
+                return member.device_id
+        return None
+
+    def _active(self, device: bytes) -> bool:
+        return self.vault.office.membership.state.active(device) is not None
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self, should_stop: Callable[[], bool], max_seconds: float | None = None) -> None:
+        """Run until `should_stop()` says so (checked at least every 100 ms)."""
+        start = self.clock()
+        while not should_stop():
+            if max_seconds is not None and self.clock() - start > max_seconds:
+                break
+            self.step(100)
+
+    def step(self, timeout_ms: int = 100) -> None:
+        self.holdings.changed()  # the store may have changed under us (a CLI, our own writes)
+        for device, frame in self.transport.poll(timeout_ms):
+            self._send(self.core.receive(device, frame, self.clock()))
+        now = self.clock()
+        self._send(self.core.tick(now))
+        if now - self._last_refresh >= REFRESH:
+            self._last_refresh = now
+            self._refresh(now)
+        self._report(self.core.events)
+        self.core.events.clear()
+
+    def push_local(self, blobs: Iterable[bytes]) -> None:
+        self._send(self.core.local(list(blobs), self.clock()))
+
+    def _refresh(self, now: float) -> None:
+        before = set(self.vault.office.membership.state.revoked)
+        fresh = self.vault.refresh()
+        if fresh:
+            self.holdings.changed()
+            self._send(self.core.local(fresh, now))
+        revoked = set(self.vault.office.membership.state.revoked) - before
+        for device in revoked:
+            self.transport.disconnect(device)
+            self.log(f"revoked device {device.hex()[:12]}: disconnected")
+        if self.me in revoked:
+            self.log("this device was revoked")
+
+    def _send(self, sends: list[Send]) -> None:
+        for send in sends:
+            self.transport.send(send.peer, send.frame)
+
+    def _report(self, events: list[Event]) -> None:
+        for event in events:
+            who = self._name(event.peer)
+            if event.kind == "online":
+                self.log(f"peer online: {who}")
+            elif event.kind == "offline":
+                self.log(f"peer offline: {who}")
+            elif event.kind == "leader":
+                self.log(f"admin node: {who or 'none'} (term {event.detail})")
+            elif event.kind == "received":
+                self.log(f"received {event.detail} from {who}")
+            elif event.kind == "refused":
+                self.log(f"refused from {who}: {event.detail}")
+
+    def _name(self, device: bytes) -> str:
+        if not device:
+            return ""
+        member = self.vault.office.membership.state.devices.get(device)
+        user = member.user if member else "?"
+        return f"{user} ({device.hex()[:8]})"
+
+    def close(self) -> None:
+        self.transport.close()
