@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from node import cliutil, crypto, entry_cli, joining, onboarding
+from node import cliutil, crypto, entry_cli, joining, node_cli, onboarding
 from node.cliutil import add_common, data_dir, held_password, kdf_profile
 from node.datadir import DataDir
 from node.files import atomic_write, read_capped
@@ -94,6 +94,7 @@ def build_parser() -> cliutil.Parser:
     add_common(p, json_output=True)
     p.set_defaults(func=cmd_status)
     entry_cli.register(sub)
+    node_cli.register(sub)
     return parser
 
 

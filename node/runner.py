@@ -11,16 +11,20 @@ it is). It logs one line per notable event through `log`, never a secret.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from node.errors import StorageError
 from node.holdings import VaultHoldings
 from node.sync import Event, Send, SyncCore
 from node.transport import Transport
 from node.vault import Vault
 
 REFRESH = 0.2  # seconds between looks at the store for a CLI's changes
+STATUS_EVERY = 2.0  # seconds between writes of the node's status for `officevault peers`
 STATUS_META = "node_status"
 
 
@@ -50,7 +54,8 @@ class Node:
         self.transport = Transport(box.secret, box.public, self._allow, self._active, host, port)
         self._addresses: set[PeerAddress] = set()
         self._last_refresh = 0.0
-        self._announced: set[bytes] = set()
+        self._last_status = -STATUS_EVERY
+        self.wall: Callable[[], float] = time.time
 
     @property
     def port(self) -> int:
@@ -105,6 +110,9 @@ class Node:
         if now - self._last_refresh >= REFRESH:
             self._last_refresh = now
             self._refresh(now)
+        if now - self._last_status >= STATUS_EVERY:
+            self._last_status = now
+            self._write_status(now)
         self._report(self.core.events)
         self.core.events.clear()
 
@@ -123,6 +131,32 @@ class Node:
             self.log(f"revoked device {device.hex()[:12]}: disconnected")
         if self.me in revoked:
             self.log("this device was revoked")
+
+    def status(self, now: float) -> dict[str, object]:
+        """What `officevault peers` shows: who is online, the leader, each peer's sync state."""
+        online = set(self.core.online(now))
+        peers = []
+        for device in sorted(set(self.core.peers) | set(self.transport.candidates())):
+            member = self.vault.office.membership.state.devices.get(device)
+            peers.append({
+                "device": device.hex(),
+                "user": member.user if member else "?",
+                "online": device in online,
+                "behind": self.core.lag(device),
+            })  # fmt: skip
+        return {
+            "at": int(self.wall()),
+            "port": self.port,
+            "leader": self.core.leader.hex(),
+            "term": self.core.term,
+            "peers": peers,
+        }
+
+    def _write_status(self, now: float) -> None:
+        data = json.dumps(self.status(now), sort_keys=True).encode()
+        store = self.vault.office.store
+        with contextlib.suppress(StorageError), store.transaction():
+            store.set_meta(STATUS_META, data)
 
     def _send(self, sends: list[Send]) -> None:
         for send in sends:
