@@ -6,6 +6,7 @@ device keys) and `vault.db` (SQLCipher). Nothing here reads them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,30 @@ class DataDir:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create {self.path}: {exc.strerror}") from None
+
+    def wipe(self, reason: str) -> None:
+        """Destroy this device's vault (a revoked device): overwrite, then delete, both files.
+
+        Leaves a short note saying why. Overwriting is best effort (SSDs and
+        journaling file systems may keep old blocks); SQLCipher encryption is
+        the real protection.
+        """
+        for path in (self.database, self.keystore):
+            for suffix in ("-wal", "-shm", ""):
+                target = path.with_name(path.name + suffix)
+                try:
+                    size = target.stat().st_size
+                    with target.open("r+b") as fh:
+                        fh.write(bytes(size))
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                except OSError:
+                    pass
+                target.unlink(missing_ok=True)
+        (self.path / "REVOKED.txt").write_text(
+            f"This PC's OfficeVault device was revoked by an admin and its vault was wiped.\n"
+            f"Reason given: {reason or '(none)'}\n"
+        )
 
     def remove_partial(self) -> None:
         """Undo a creation that failed half-way (only our own two files)."""

@@ -17,6 +17,7 @@ from typing import Any
 from discovery.peers import parse_static
 from node import cliutil
 from node.cliutil import add_common
+from node.datadir import DataDir
 from node.errors import UserError
 from node.identity import when
 from node.runner import STATUS_EVERY, STATUS_META, Node, PeerAddress
@@ -41,6 +42,8 @@ def cmd_node(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{time.strftime('%H:%M:%S')} {line}\n")
         sys.stderr.flush()
 
+    revoked = False
+    reason = ""
     with cliutil.open_vault(args) as vault:
         node = Node(vault, host=args.listen, port=args.port, log=log)
         try:
@@ -55,6 +58,14 @@ def cmd_node(args: argparse.Namespace) -> int:
                     mdns.stop()
         finally:
             node.close()
+        revoked = node.revoked
+        if revoked:
+            revocation = vault.office.membership.state.revoked[vault.office.identity.device_id]
+            reason = revocation.reason
+    if revoked:
+        DataDir(cliutil.data_dir(args)).wipe(reason)
+        log("this device was revoked; its vault is wiped")
+        return 3
     log("node stopped")
     return 0
 

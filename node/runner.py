@@ -17,13 +17,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from node import messages
 from node.errors import StorageError
 from node.holdings import VaultHoldings
-from node.sync import Event, Send, SyncCore
+from node.messages import Records
+from node.sync import Event, Send, SyncCore, batches
 from node.transport import Transport
 from node.vault import Vault
 
 REFRESH = 0.2  # seconds between looks at the store for a CLI's changes
+CUT_OFF_DELAY = 1.0  # seconds a revoked peer's link stays up to carry the news to it
 STATUS_EVERY = 2.0  # seconds between writes of the node's status for `officevault peers`
 STATUS_META = "node_status"
 
@@ -55,6 +58,9 @@ class Node:
         self._addresses: set[PeerAddress] = set()
         self._last_refresh = 0.0
         self._last_status = -STATUS_EVERY
+        self.revoked = False  # set when this device learns of its own revocation
+        self._known_revoked = set(vault.office.membership.state.revoked)
+        self._doomed: dict[bytes, float] = {}  # revoked peers, cut off at the given time
         self.wall: Callable[[], float] = time.time
 
     @property
@@ -94,9 +100,9 @@ class Node:
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, should_stop: Callable[[], bool], max_seconds: float | None = None) -> None:
-        """Run until `should_stop()` says so (checked at least every 100 ms)."""
+        """Run until `should_stop()` says so (checked at least every 100 ms), or until revoked."""
         start = self.clock()
-        while not should_stop():
+        while not should_stop() and not self.revoked:
             if max_seconds is not None and self.clock() - start > max_seconds:
                 break
             self.step(100)
@@ -110,6 +116,7 @@ class Node:
         if now - self._last_refresh >= REFRESH:
             self._last_refresh = now
             self._refresh(now)
+        self._check_revocations(now)
         if now - self._last_status >= STATUS_EVERY:
             self._last_status = now
             self._write_status(now)
@@ -120,17 +127,34 @@ class Node:
         self._send(self.core.local(list(blobs), self.clock()))
 
     def _refresh(self, now: float) -> None:
-        before = set(self.vault.office.membership.state.revoked)
         fresh = self.vault.refresh()
         if fresh:
             self.holdings.changed()
             self._send(self.core.local(fresh, now))
-        revoked = set(self.vault.office.membership.state.revoked) - before
-        for device in revoked:
-            self.transport.disconnect(device)
-            self.log(f"revoked device {device.hex()[:12]}: disconnected")
-        if self.me in revoked:
-            self.log("this device was revoked")
+
+    def _check_revocations(self, now: float) -> None:
+        """Act on revocations as soon as the membership shows them (from a CLI or a peer).
+
+        A revoked peer is told (it gets the membership records, so its own
+        app locks and wipes), then cut off a moment later; the ZAP handler
+        already refuses its key for any new handshake.
+        """
+        revoked = set(self.vault.office.membership.state.revoked)
+        new, self._known_revoked = revoked - self._known_revoked, revoked
+        for device in sorted(new):
+            if device == self.me:
+                self.log("this device was revoked: locking and wiping its vault")
+                self.revoked = True
+                continue
+            for batch in batches(list(self.vault.office.blobs)):
+                self.transport.send(device, messages.encode(Records(batch)))
+            self._doomed[device] = now + CUT_OFF_DELAY
+            self.log(f"revoked device {self._name(device)}: refused from now on")
+        for device, due in list(self._doomed.items()):
+            if now >= due:
+                del self._doomed[device]
+                self.transport.disconnect(device)
+                self.core.peers.pop(device, None)
 
     def status(self, now: float) -> dict[str, object]:
         """What `officevault peers` shows: who is online, the leader, each peer's sync state."""

@@ -129,7 +129,7 @@ class SyncCore:
         out = []
         for peer, state in self.peers.items():
             if peer != source and self._online(state, now):
-                out += [Send(peer, messages.encode(Envelopes(b))) for b in _batches(blobs)]
+                out += [Send(peer, messages.encode(Envelopes(b))) for b in batches(blobs)]
         return out
 
     # -- reading -----------------------------------------------------------------
@@ -179,14 +179,14 @@ class SyncCore:
             missing_there = sorted(mine - theirs)
             if missing_there:
                 blobs = self.holdings.record_blobs(missing_there)
-                out += [Send(peer, messages.encode(Records(b))) for b in _batches(blobs)]
+                out += [Send(peer, messages.encode(Records(b))) for b in batches(blobs)]
             missing_here = sorted(theirs - mine)
             if missing_here:
                 out.append(Send(peer, messages.encode(WantRecords(tuple(missing_here)))))
             return out
         if isinstance(message, WantRecords):
             blobs = self.holdings.record_blobs(message.ids)
-            return [Send(peer, messages.encode(Records(b))) for b in _batches(blobs)]
+            return [Send(peer, messages.encode(Records(b))) for b in batches(blobs)]
         if isinstance(message, Records):
             if self.holdings.take_records(message.blobs):
                 self.events.append(Event("received", peer, "membership"))
@@ -207,7 +207,7 @@ class SyncCore:
                 pushed += self.holdings.envelopes_after(
                     author, theirs.get(author, 0), PUSH_BATCH - len(pushed)
                 )
-        out += [Send(peer, messages.encode(Envelopes(b))) for b in _batches(pushed)]
+        out += [Send(peer, messages.encode(Envelopes(b))) for b in batches(pushed)]
         return out
 
     def _elect(self, now: float) -> None:
@@ -232,7 +232,7 @@ def _digest(ids: Iterable[bytes]) -> bytes:
     return h.digest()
 
 
-def _batches(blobs: list[bytes]) -> Iterable[tuple[bytes, ...]]:
+def batches(blobs: list[bytes]) -> Iterable[tuple[bytes, ...]]:
     """Split blobs into messages under the frame cap."""
     batch: list[bytes] = []
     size = 0
