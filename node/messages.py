@@ -60,6 +60,92 @@ class Records:
 Message = Status | Envelopes | RecordIds | WantRecords | Records
 
 
+# -- joining over the LAN (the enrollment endpoint of an admin node) ---------------------
+MAX_JOIN_FRAME = 2 * 1024 * 1024
+PAKE_SIZE = 33
+CONFIRM_SIZE = 32
+
+
+@dataclass(frozen=True)
+class JoinHello:
+    nameplate: int
+    pake: bytes
+
+
+@dataclass(frozen=True)
+class JoinKey:
+    session: bytes
+    pake: bytes
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    session: bytes
+    confirm: bytes
+    sealed: bytes  # the join request, sealed under the session key
+
+
+@dataclass(frozen=True)
+class JoinWelcome:
+    confirm: bytes
+    sealed: bytes  # the welcome file, sealed under the session key
+    sync_port: int  # where the admin node syncs, to fetch the vault next
+
+
+@dataclass(frozen=True)
+class JoinRefused:
+    reason: str
+
+
+JoinMessage = JoinHello | JoinKey | JoinRequest | JoinWelcome | JoinRefused
+
+
+def encode_join(message: JoinMessage) -> bytes:
+    fields: dict[str, Value]
+    if isinstance(message, JoinHello):
+        fields = {"t": "hello", "nameplate": message.nameplate, "pake": message.pake}
+    elif isinstance(message, JoinKey):
+        fields = {"t": "key", "session": message.session, "pake": message.pake}
+    elif isinstance(message, JoinRequest):
+        fields = {"t": "request", "session": message.session, "confirm": message.confirm,
+                  "sealed": message.sealed}  # fmt: skip
+    elif isinstance(message, JoinWelcome):
+        fields = {"t": "welcome", "confirm": message.confirm, "sealed": message.sealed,
+                  "sync_port": message.sync_port}  # fmt: skip
+    else:
+        fields = {"t": "refused", "reason": message.reason}
+    return codec.encode(fields)
+
+
+def decode_join(frame: bytes) -> JoinMessage:
+    """Parse one enrollment frame strictly, or raise DecodeError."""
+    if len(frame) > MAX_JOIN_FRAME:
+        raise DecodeError("frame too large")
+    f = Fields(codec.decode(frame), "join message")
+    kind = f.text("t", 16)
+    if kind == "hello":
+        f.exactly("t", "nameplate", "pake")
+        return JoinHello(f.integer("nameplate"), f.blob("pake", PAKE_SIZE))
+    if kind == "key":
+        f.exactly("t", "session", "pake")
+        return JoinKey(f.blob("session", ID), f.blob("pake", PAKE_SIZE))
+    if kind == "request":
+        f.exactly("t", "session", "confirm", "sealed")
+        return JoinRequest(f.blob("session", ID), f.blob("confirm", CONFIRM_SIZE),
+                           f.blob("sealed", max_size=64 * 1024))  # fmt: skip
+    if kind == "welcome":
+        f.exactly("t", "confirm", "sealed", "sync_port")
+        port = f.integer("sync_port")
+        if not 0 < port < 65536:
+            raise DecodeError("a malformed port")
+        return JoinWelcome(f.blob("confirm", CONFIRM_SIZE),
+                           f.blob("sealed", max_size=MAX_JOIN_FRAME), port)  # fmt: skip
+    if kind == "refused":
+        f.exactly("t", "reason")
+        return JoinRefused(f.text("reason", 200))
+    raise DecodeError("unknown join message kind")
+
+
 def encode(message: Message) -> bytes:
     fields: dict[str, Value]
     if isinstance(message, Status):

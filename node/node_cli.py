@@ -15,12 +15,14 @@ import time
 from typing import Any
 
 from discovery.peers import parse_static
-from node import cliutil
+from node import cliutil, enrollment
 from node.cliutil import add_common
 from node.datadir import DataDir
 from node.errors import UserError
 from node.identity import when
 from node.runner import STATUS_EVERY, STATUS_META, Node, PeerAddress
+from node.transport import JoinLine
+from node.vault import Vault
 
 
 def cmd_node(args: argparse.Namespace) -> int:
@@ -45,9 +47,11 @@ def cmd_node(args: argparse.Namespace) -> int:
     revoked = False
     reason = ""
     with cliutil.open_vault(args) as vault:
-        node = Node(vault, host=args.listen, port=args.port, log=log)
+        node = Node(vault, host=args.listen, port=args.port, log=log, join_port=args.join_port)
         try:
             log(f"node for {vault.office.office_name} listening on {args.listen}:{node.port}")
+            if node.join_port is not None:
+                log(f"join desk (invite codes) on {args.listen}:{node.join_port}")
             for host, port in statics:
                 node.add_peer(PeerAddress(host, port))
             mdns = _start_mdns(args, vault, node, log)
@@ -88,6 +92,50 @@ def _start_mdns(args: argparse.Namespace, vault: Any, node: Node, log: Any) -> A
     return mdns
 
 
+def cmd_join(args: argparse.Namespace) -> int:
+    if not args.peer:
+        raise UserError("say where an admin node is: --peer HOST:PORT (its join port)")
+    try:
+        host, port = parse_static(args.peer)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    path = cliutil.data_dir(args)
+    with cliutil.held_password(args, new=True, prompt="Choose a password for this PC: ") as pw:
+        with JoinLine(host, port) as line:
+            office, sync_port = enrollment.join(
+                path, args.name, pw, cliutil.kdf_profile(), args.code, line
+            )
+        office.close()
+        vault = Vault.open(path, pw, cliutil.kdf_profile())
+    with vault:
+        member = vault.office.member
+        role = member.role.value if member else "?"
+        print(f"Joined {vault.office.office_name} as {role}.")
+        print(f"Office fingerprint: {vault.office.fingerprint}")
+        node = Node(vault, log=lambda _line: None)
+        try:
+            node.add_peer(PeerAddress(host, sync_port))
+            _sync_until_quiet(node, args.sync_seconds)
+        finally:
+            node.close()
+        print(f"Synced {len(vault)} entries.")
+    return 0
+
+
+def _sync_until_quiet(node: Node, limit: float) -> None:
+    """Run the node until a peer answered and nothing new arrived for a second (bounded)."""
+    start = last = time.monotonic()
+    seen = -1
+    while time.monotonic() - start < limit:
+        node.step(50)
+        count = len(node.vault.office.store.authors()) + sum(node.holdings.vector().values())
+        now = time.monotonic()
+        if count != seen:
+            seen, last = count, now
+        if node.core.online(now) and now - last > 1.0:
+            return
+
+
 def cmd_peers(args: argparse.Namespace) -> int:
     with cliutil.open_vault(args) as vault:
         raw = vault.office.store.get_meta(STATUS_META)
@@ -119,9 +167,20 @@ def register(sub: Any) -> None:
                    help="a peer to connect to (repeatable; no multicast needed)")  # fmt: skip
     p.add_argument("--mdns-interface", action="append", default=[], metavar="IP",
                    help="find peers by mDNS on this interface address (repeatable)")  # fmt: skip
+    p.add_argument("--join-port", type=int, default=0,
+                   help="admin PCs: the join desk port (default: any)")  # fmt: skip
     p.add_argument("--max-seconds", type=float, default=None, help=argparse.SUPPRESS)
     add_common(p)
     p.set_defaults(func=cmd_node)
+
+    p = sub.add_parser("join", help="join the office over the LAN with an invite code")
+    p.add_argument("code", help="the invite code, e.g. 42-otter-piano-ember")
+    p.add_argument("--name", required=True, help="your user name, as on your invite")
+    p.add_argument("--peer", default=None, metavar="HOST:PORT",
+                   help="an admin node's join address (its log shows it)")  # fmt: skip
+    p.add_argument("--sync-seconds", type=float, default=30.0, help=argparse.SUPPRESS)
+    add_common(p)
+    p.set_defaults(func=cmd_join)
 
     p = sub.add_parser("peers", help="who is online, the admin node, and sync state")
     add_common(p, json_output=True)

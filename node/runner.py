@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from node import messages
+from node.enrollment import Desk
 from node.errors import StorageError
 from node.holdings import VaultHoldings
 from node.messages import Records
@@ -46,6 +47,7 @@ class Node:
         port: int = 0,
         log: Callable[[str], None] = print,
         clock: Callable[[], float] = time.monotonic,
+        join_port: int = 0,
     ) -> None:
         self.vault = vault
         self.log = log
@@ -54,7 +56,10 @@ class Node:
         self.holdings = VaultHoldings(vault)
         self.core = SyncCore(self.me, self.holdings)
         box = vault.office.identity.box
-        self.transport = Transport(box.secret, box.public, self._allow, self._active, host, port)
+        admin = self.holdings.is_admin()
+        self.transport = Transport(box.secret, box.public, self._allow, self._active, host, port,
+                                   join_port=join_port if admin else None)  # fmt: skip
+        self.desk = Desk(vault.office, self.transport.port, log=log) if admin else None
         self._addresses: set[PeerAddress] = set()
         self._last_refresh = 0.0
         self._last_status = -STATUS_EVERY
@@ -111,6 +116,7 @@ class Node:
         self.holdings.changed()  # the store may have changed under us (a CLI, our own writes)
         for device, frame in self.transport.poll(timeout_ms):
             self._send(self.core.receive(device, frame, self.clock()))
+        self._serve_joins()
         now = self.clock()
         self._send(self.core.tick(now))
         if now - self._last_refresh >= REFRESH:
@@ -122,6 +128,18 @@ class Node:
             self._write_status(now)
         self._report(self.core.events)
         self.core.events.clear()
+
+    def _serve_joins(self) -> None:
+        requests, self.transport.join_requests = self.transport.join_requests, []
+        for address, frame in requests:
+            if self.desk is None:
+                continue
+            reply = self.desk.handle(frame, int(self.wall()))
+            self.transport.reply_join(address, reply)
+
+    @property
+    def join_port(self) -> int | None:
+        return self.transport.join_port
 
     def push_local(self, blobs: Iterable[bytes]) -> None:
         self._send(self.core.local(list(blobs), self.clock()))

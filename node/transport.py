@@ -17,6 +17,7 @@ frame (anti-entropy resends what matters).
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from dataclasses import dataclass, field
 import zmq
 from zmq.utils import z85
 
-from node.messages import MAX_FRAME
+from node.errors import TransportError
+from node.messages import MAX_FRAME, MAX_JOIN_FRAME
 
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 DOMAIN = b"officevault"
@@ -46,6 +48,7 @@ class Transport:
     active: Callable[[bytes], bool]  # is this device still allowed (not revoked)?
     host: str = "127.0.0.1"
     port: int = 0
+    join_port: int | None = None  # an admin node's enrollment endpoint (0: any free port)
     stats: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -72,6 +75,19 @@ class Transport:
         self._poller = zmq.Poller()
         self._poller.register(self._zap, zmq.POLLIN)
         self._poller.register(self._router, zmq.POLLIN)
+        self.join_requests: list[tuple[bytes, bytes]] = []  # (return address, frame)
+        self._join: zmq.Socket[bytes] | None = None
+        if self.join_port is not None:
+            # No CURVE here: the new PC has no key the office knows yet. The invite
+            # code's PAKE (node/enrollment.py) authenticates and encrypts instead.
+            self._join = self._ctx.socket(zmq.ROUTER)
+            self._join.linger = 0
+            self._join.maxmsgsize = MAX_JOIN_FRAME
+            if self.join_port:
+                self._join.bind(f"tcp://{self.host}:{self.join_port}")
+            else:
+                self.join_port = self._join.bind_to_random_port(f"tcp://{self.host}")
+            self._poller.register(self._join, zmq.POLLIN)
 
     # -- links -------------------------------------------------------------------
     def connect(self, device: bytes, host: str, port: int, server_key: bytes) -> None:
@@ -141,6 +157,8 @@ class Transport:
         for sock, _ in self._poller.poll(timeout_ms):
             if sock is self._zap:
                 self._answer_zap()
+            elif sock is self._join:
+                self._drain_join()
             elif sock is self._router:
                 self._drain_router(out)
             else:
@@ -165,6 +183,23 @@ class Transport:
                 self._zap.send_multipart(
                     [b"1.0", request_id, b"200", b"OK", device.hex().encode(), b""]
                 )
+
+    def _drain_join(self) -> None:
+        assert self._join is not None
+        for _ in range(16):
+            try:
+                parts = self._join.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if len(parts) == 2 and len(self.join_requests) < 64:
+                self.join_requests.append((parts[0], parts[1]))
+            else:
+                self.stats["bad_join_frames"] += 1
+
+    def reply_join(self, address: bytes, frame: bytes) -> None:
+        if self._join is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                self._join.send_multipart([address, frame], zmq.NOBLOCK)
 
     def _drain_router(self, out: list[tuple[bytes, bytes]]) -> None:
         for _ in range(256):
@@ -210,9 +245,43 @@ class Transport:
     def close(self) -> None:
         for link in list(self._dealers):
             self._close(link)
+        if self._join is not None:
+            self._join.close()
         self._router.close()
         self._zap.close()
         self._ctx.term()
+
+
+class JoinLine:
+    """The new PC's line to an admin node's enrollment endpoint: one frame out, one back."""
+
+    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.DEALER)
+        self._sock.linger = 0
+        self._sock.maxmsgsize = MAX_JOIN_FRAME
+        self._sock.connect(f"tcp://{_bracket(host)}:{port}")
+        self._where = f"{host}:{port}"
+        self._timeout_ms = int(timeout * 1000)
+
+    def __call__(self, frame: bytes) -> bytes:
+        self._sock.send(frame)
+        if not self._sock.poll(self._timeout_ms, zmq.POLLIN):
+            raise TransportError(f"no answer from an admin node at {self._where}")
+        parts = self._sock.recv_multipart()
+        if len(parts) != 1:
+            raise TransportError(f"a malformed answer from {self._where}")
+        return parts[0]
+
+    def close(self) -> None:
+        self._sock.close()
+        self._ctx.term()
+
+    def __enter__(self) -> JoinLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _bracket(host: str) -> str:
