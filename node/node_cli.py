@@ -84,7 +84,7 @@ def _start_mdns(args: argparse.Namespace, vault: Any, node: Node, log: Any) -> A
 
     def found(advert: Any) -> None:
         if advert.office_id == office and advert.device_id != me:
-            node.add_peer(PeerAddress(advert.host, advert.port, bytes.fromhex(advert.device_id)))
+            node.offer_peer(PeerAddress(advert.host, advert.port, bytes.fromhex(advert.device_id)))
 
     mdns = Mdns(office, me, node.port, args.mdns_interface, found)
     mdns.start()

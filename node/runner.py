@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class Node:
         self._last_status = -STATUS_EVERY
         self.revoked = False  # set when this device learns of its own revocation
         self._known_revoked = set(vault.office.membership.state.revoked)
+        self._offered: queue.SimpleQueue[PeerAddress] = queue.SimpleQueue()
         self._doomed: dict[bytes, float] = {}  # revoked peers, cut off at the given time
         self.wall: Callable[[], float] = time.time
 
@@ -73,6 +75,10 @@ class Node:
         return self.transport.port
 
     # -- peers ---------------------------------------------------------------------
+    def offer_peer(self, address: PeerAddress) -> None:
+        """Hand over a peer found on another thread (discovery); the loop links it."""
+        self._offered.put(address)
+
     def add_peer(self, address: PeerAddress) -> None:
         """Link to a peer (a device from discovery, or a static address)."""
         if address in self._addresses:
@@ -114,6 +120,11 @@ class Node:
 
     def step(self, timeout_ms: int = 100) -> None:
         self.holdings.changed()  # the store may have changed under us (a CLI, our own writes)
+        for _ in range(64):
+            try:
+                self.add_peer(self._offered.get_nowait())
+            except queue.Empty:
+                break
         for device, frame in self.transport.poll(timeout_ms):
             self._send(self.core.receive(device, frame, self.clock()))
         self._serve_joins()

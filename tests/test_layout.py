@@ -20,6 +20,7 @@ ONLY_IN: dict[str, set[str]] = {
     "nacl": {"node/crypto.py"},
     "zmq": {"node/transport.py"},
     "zeroconf": {"discovery/mdns.py"},
+    "spake2": {"node/pake.py"},
 }
 ONLY_UNDER = {"pycrdt": "crdt"}  # module prefix -> the only package allowed to import it
 # package -> packages it must never import (arrows point one way)
