@@ -82,3 +82,7 @@ class VaultHoldings:
     def is_admin(self) -> bool:
         member = self.vault.office.member
         return member is not None and member.role is Role.ADMIN
+
+    def admin_device(self, device: bytes) -> bool:
+        member = self.vault.office.membership.state.active(device)
+        return member is not None and member.role is Role.ADMIN

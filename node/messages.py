@@ -21,6 +21,7 @@ MAX_FRAME = 4 * 1024 * 1024  # also ZMQ_MAXMSGSIZE: refused before it is read wh
 MAX_DEVICES = 4096
 MAX_BLOBS = 512
 MAX_IDS = 65_536
+MAX_TERM = 2**40  # terms rise by one per leader change: far beyond any real office
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,10 @@ def decode_join(frame: bytes) -> JoinMessage:
     kind = f.text("t", 16)
     if kind == "hello":
         f.exactly("t", "nameplate", "pake")
-        return JoinHello(f.integer("nameplate"), f.blob("pake", PAKE_SIZE))
+        nameplate = f.integer("nameplate")
+        if not 0 < nameplate < 100_000:
+            raise DecodeError("a malformed nameplate")
+        return JoinHello(nameplate, f.blob("pake", PAKE_SIZE))
     if kind == "key":
         f.exactly("t", "session", "pake")
         return JoinKey(f.blob("session", ID), f.blob("pake", PAKE_SIZE))
@@ -192,7 +196,7 @@ def decode(frame: bytes) -> Message:
         if (leader and len(leader) != ID) or not isinstance(admin, bool):
             raise DecodeError("a malformed status")
         term, count = f.integer("term"), f.integer("record_count")
-        if term < 0 or count < 0:
+        if not 0 <= term <= MAX_TERM or count < 0:
             raise DecodeError("a malformed status")
         return Status(tuple(vector), f.blob("records", 32), count, term, leader, admin)
     if kind in ("envelopes", "records"):

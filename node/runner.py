@@ -23,7 +23,7 @@ from node.enrollment import Desk
 from node.errors import StorageError
 from node.holdings import VaultHoldings
 from node.messages import Records
-from node.sync import Event, Send, SyncCore, batches
+from node.sync import PRESENCE, Event, Send, SyncCore, batches
 from node.transport import Transport
 from node.vault import Vault
 
@@ -129,6 +129,7 @@ class Node:
             self._send(self.core.receive(device, frame, self.clock()))
         self._serve_joins()
         now = self.clock()
+        self.transport.reopen_silent(time.monotonic(), 3 * PRESENCE)
         self._send(self.core.tick(now))
         if now - self._last_refresh >= REFRESH:
             self._last_refresh = now

@@ -49,6 +49,7 @@ class Holdings(Protocol):
     def record_blobs(self, ids: Iterable[bytes]) -> list[bytes]: ...
     def take_records(self, blobs: Iterable[bytes]) -> bool: ...
     def is_admin(self) -> bool: ...
+    def admin_device(self, device: bytes) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Event:
 
 @dataclass
 class PeerState:
-    last_seen: float = -1e18
+    last_seen: float | None = None
     status: Status | None = None
     sent_status: float = -1e18
 
@@ -114,7 +115,7 @@ class SyncCore:
         """Heartbeats due, presence changes, leader changes."""
         out = []
         for peer, state in self.peers.items():
-            if state.status is not None and not self._online(state, now) and state.last_seen > 0:
+            if state.status is not None and not self._online(state, now):
                 self.events.append(Event("offline", peer))
                 state.status = None
             if now - state.sent_status >= HEARTBEAT:
@@ -146,7 +147,7 @@ class SyncCore:
 
     # -- internals ---------------------------------------------------------------
     def _online(self, state: PeerState, now: float) -> bool:
-        return now - state.last_seen <= PRESENCE
+        return state.last_seen is not None and now - state.last_seen <= PRESENCE
 
     def _status_to(self, peer: bytes, now: float) -> Send:
         self.peers.setdefault(peer, PeerState()).sent_status = now
@@ -164,7 +165,7 @@ class SyncCore:
     def _handle(self, peer: bytes, state: PeerState, message: Message, now: float) -> list[Send]:
         if isinstance(message, Status):
             state.status = message
-            self.term = max(self.term, message.term)
+            self.term = max(self.term, min(message.term, messages.MAX_TERM - 1))
             return self._answer_status(peer, message)
         if isinstance(message, Envelopes):
             fresh = self.holdings.take_envelopes(message.blobs)
@@ -214,14 +215,18 @@ class SyncCore:
         candidates = [
             p
             for p, s in self.peers.items()
-            if self._online(s, now) and s.status is not None and s.status.admin
+            # a peer's own claim is only a hint: the membership log decides who is an admin
+            if self._online(s, now)
+            and s.status is not None
+            and s.status.admin
+            and self.holdings.admin_device(p)
         ]
         if self.holdings.is_admin():
             candidates.append(self.me)
         leader = min(candidates, default=b"")
         if leader != self.leader:
             self.leader = leader
-            self.term += 1
+            self.term = min(self.term + 1, messages.MAX_TERM)
             self.events.append(Event("leader", leader, str(self.term)))
 
 

@@ -18,6 +18,7 @@ frame (anti-entropy resends what matters).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ class Link:
     device: bytes
     host: str
     port: int
+
+
+CURVE_OVERHEAD = 1024  # room for CURVE's framing above the largest message we accept
 
 
 @dataclass
@@ -62,7 +66,7 @@ class Transport:
         self._router.curve_secretkey = z85.encode(self.box_secret)
         self._router.curve_publickey = z85.encode(self.box_public)
         self._router.zap_domain = DOMAIN
-        self._router.maxmsgsize = MAX_FRAME
+        self._router.maxmsgsize = MAX_FRAME + CURVE_OVERHEAD
         self._router.sndhwm = HWM
         self._router.router_mandatory = False
         if self.port:
@@ -71,6 +75,8 @@ class Transport:
             self.port = self._router.bind_to_random_port(f"tcp://{self.host}")
         self._dealers: dict[Link, zmq.Socket[bytes]] = {}
         self._good: set[Link] = set()  # links whose handshake succeeded (a frame came back)
+        self._keys: dict[Link, bytes] = {}  # the server key each link expects
+        self._heard: dict[Link, float] = {}  # when each link last delivered a frame
         self._routes: dict[bytes, bytes] = {}  # device id -> ROUTER routing id
         self._poller = zmq.Poller()
         self._poller.register(self._zap, zmq.POLLIN)
@@ -105,12 +111,13 @@ class Transport:
         dealer.curve_serverkey = z85.encode(server_key)
         dealer.curve_publickey = z85.encode(self.box_public)
         dealer.curve_secretkey = z85.encode(self.box_secret)
-        dealer.maxmsgsize = MAX_FRAME
+        dealer.maxmsgsize = MAX_FRAME + CURVE_OVERHEAD
         dealer.sndhwm = HWM
         dealer.reconnect_ivl = 200
         dealer.reconnect_ivl_max = 5000
         dealer.connect(f"tcp://{_bracket(host)}:{port}")
         self._dealers[link] = dealer
+        self._keys[link] = server_key
         self._poller.register(dealer, zmq.POLLIN)
 
     def disconnect(self, device: bytes) -> None:
@@ -121,6 +128,8 @@ class Transport:
     def _close(self, link: Link) -> None:
         dealer = self._dealers.pop(link)
         self._good.discard(link)
+        self._keys.pop(link, None)
+        self._heard.pop(link, None)
         self._poller.unregister(dealer)
         dealer.close()
 
@@ -137,19 +146,27 @@ class Transport:
         links = [k for k in self._dealers if k.device == device]
         good = [k for k in links if k in self._good]
         sent = False
-        try:
-            for link in good[:1] or links:
+        for link in good[:1] or links:
+            with contextlib.suppress(zmq.ZMQError):
                 self._dealers[link].send(frame, zmq.NOBLOCK)
                 sent = True
-            route = self._routes.get(device)
-            if not sent and route is not None:
+        route = self._routes.get(device)
+        if not sent and route is not None:
+            with contextlib.suppress(zmq.ZMQError):
                 self._router.send_multipart([route, frame], zmq.NOBLOCK)
                 sent = True
-        except zmq.ZMQError:
-            sent = False
         if not sent:
             self.stats["dropped_sends"] += 1
         return sent
+
+    def reopen_silent(self, now: float, silent_for: float) -> None:
+        """Reopen answered links that have been silent too long (libzmq gives up on a
+        link after a protocol error, e.g. an oversized message from the peer)."""
+        for link in [k for k in self._good if now - self._heard.get(k, now) > silent_for]:
+            key = self._keys[link]
+            self._close(link)
+            self.connect(link.device, link.host, link.port, key)
+            self.stats["reopened_links"] += 1
 
     def poll(self, timeout_ms: int) -> list[tuple[bytes, bytes]]:
         """Wait up to `timeout_ms` and return (device id, frame) pairs that arrived."""
@@ -231,6 +248,7 @@ class Transport:
                 continue
             if self.active(link.device):
                 out.append((link.device, frames[0]))
+                self._heard[link] = time.monotonic()
         if link is not None and link not in self._good:
             self._good.add(link)
             rivals = [
