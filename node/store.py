@@ -100,6 +100,10 @@ class Store:
         except sqlcipher3.Error as exc:
             raise StorageError(f"could not save to the vault database {self.path}: {exc}") from None
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (another program) commits to this database."""
+        return int(self._query("PRAGMA data_version")[0][0])
+
     def get_meta(self, key: str) -> bytes | None:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return bytes(rows[0][0]) if rows else None

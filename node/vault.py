@@ -105,6 +105,7 @@ class Vault:
     def __init__(self, office: Office) -> None:
         self.office = office
         self._closed = False
+        self._seen_version = -1  # the store's data_version when `refresh` last looked
         self._listeners: list[Listener] = []
         self._ring: dict[bytes, bytearray] = {}
         self._open()
@@ -463,9 +464,14 @@ class Vault:
     def refresh(self) -> list[bytes]:
         """Pick up what another program (a CLI) stored in this data dir since we last looked.
 
-        Returns the envelopes newly applied here, to push to peers.
+        Returns the envelopes newly applied here, to push to peers. Cheap when
+        nothing changed: SQLite tells us whether anyone else committed.
         """
         self._sync()
+        version = self.office.store.data_version()
+        if version == self._seen_version:
+            return []
+        self._seen_version = version
         count = len(self.office.blobs)
         self.office.reload()
         if len(self.office.blobs) != count:
