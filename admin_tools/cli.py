@@ -151,6 +151,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         epoch = office.membership.state.current_key()
         print(f"Revoked {args.user} ({len(devices)} device(s)); every PC that receives this")
         print("record refuses them.")
+        print(f"See what they could read: vault-admin audit --exposed {args.user}")
         if epoch is not None:
             print(
                 f"The vault key was rotated (epoch {epoch.epoch}): they cannot read anything new."

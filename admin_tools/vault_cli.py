@@ -42,6 +42,8 @@ def _since(text: str | None) -> int | None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.exposed is not None:
+        return _exposed(args)
     with _admin_vault(args, "read the audit trail") as vault:
         events = vault.audit(args.user, args.entry, _since(args.since), args.reveal)
     if args.json:
@@ -61,6 +63,20 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 print(f"    {name}: {after}")
             else:
                 print(f"    {name}: {before} -> {after}")
+    return 0
+
+
+def _exposed(args: argparse.Namespace) -> int:
+    with _admin_vault(args, "read the audit trail") as vault:
+        found = vault.exposed(args.exposed)
+    if args.json:
+        cliutil.emit_json([{"id": s.id, "title": s.title, "username": s.username,
+                            "trashed": s.trashed} for s in found])  # fmt: skip
+        return 0
+    print(f"{args.exposed} could read {len(found)} entr{'y' if len(found) == 1 else 'ies'}; "
+          "change these passwords:")  # fmt: skip
+    for s in found:
+        print(f"  {s.id[:12]}  {s.title}" + ("  (in the trash)" if s.trashed else ""))
     return 0
 
 
@@ -145,6 +161,8 @@ def register(sub: Any) -> None:
     p.add_argument("--entry", default=None, help="entry id (or its first digits)")
     p.add_argument("--since", default=None, help="a date, e.g. 2026-11-01 (UTC)")
     p.add_argument("--reveal", action="store_true", help="show old and new passwords")
+    p.add_argument("--exposed", default=None, metavar="USER",
+                   help="entries USER could read (after a revoke: change these)")  # fmt: skip
     add_common(p, json_output=True)
     p.set_defaults(func=cmd_audit)
 

@@ -84,6 +84,10 @@ class Office:
         self._blobs = self.store.records()
         self.membership = self.fold(self._blobs)
 
+    def record(self, record_id: bytes) -> Record:
+        """A verified record of the current membership (by id)."""
+        return self._cache[record_id]
+
     @property
     def blobs(self) -> tuple[bytes, ...]:
         """Every stored membership record, as stored."""

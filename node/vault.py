@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from node import audit, crypto, envelopes, records, vaultkeys
+from node import audit, crypto, envelopes, records, tokens, vaultkeys
 from node import versions as vfmt
 from node.audit import AuditEvent, Filters
 from node.entries import EntryState, EntryTable
@@ -331,6 +331,29 @@ class Vault:
             except UserError:
                 skipped += 1
         return out, skipped
+
+    def exposed(self, user: str) -> list[Summary]:
+        """Entries `user`'s devices could read: shown under a vault key one of them held.
+
+        After a revocation these are the passwords to change ("rotate these"):
+        the key rotation protects what is written next, not what they saw.
+        """
+        self._sync()
+        state = self.office.membership.state
+        devices = {d for d, m in state.devices.items() if m.user == user}
+        if not devices:
+            raise NotFoundError(f"no user named {user!r} was ever enrolled")
+        held = {kid for kid, epoch in state.keys.items() if devices & set(epoch.sealed)}
+        for record_id in self.office.membership.valid:
+            record = self.office.record(record_id)
+            payload = record.payload
+            if isinstance(payload, records.Enroll) and tokens.subject_of(payload.token) in devices:
+                held |= set(payload.keys)
+        return [
+            self._summary(s)
+            for s in sorted(self._table.entries.values(), key=lambda s: s.entry_id)
+            if any(v.key_id in held for v in s.versions if v.fields)
+        ]
 
     def history(self, entry: str, reveal: bool = False) -> list[VersionView]:
         state = self._find(entry, include_trash=True)
