@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from node import messages
 from node.enrollment import Desk
-from node.errors import StorageError
+from node.errors import StorageError, UserError
 from node.holdings import VaultHoldings
 from node.messages import Records
 from node.sync import PRESENCE, Event, Send, SyncCore, batches
@@ -135,6 +135,7 @@ class Node:
             self._last_refresh = now
             self._refresh(now)
         self._check_revocations(now)
+        self._leader_chores()
         if now - self._last_status >= STATUS_EVERY:
             self._last_status = now
             self._write_status(now)
@@ -161,6 +162,20 @@ class Node:
         if fresh:
             self.holdings.changed()
             self._send(self.core.local(fresh, now))
+
+    def _leader_chores(self) -> None:
+        """The elected admin node rotates the vault key when the newest one was sealed to a
+        device revoked since (two admins acted at once); the revoking admin already
+        rotated for its own revocations."""
+        if self.core.leader != self.me or not self.vault.office.membership.state.needs_rotation():
+            return
+        office = self.vault.office
+        try:
+            office.commit([office.rotation(office.signing_time(int(self.wall())))])
+        except (StorageError, UserError) as exc:
+            self.log(f"could not rotate the vault key: {exc}")
+            return
+        self.log("rotated the vault key (the newest one reached a revoked device)")
 
     def _check_revocations(self, now: float) -> None:
         """Act on revocations as soon as the membership shows them (from a CLI or a peer).
