@@ -23,7 +23,7 @@ from node.enrollment import Desk
 from node.errors import StorageError, UserError
 from node.holdings import VaultHoldings
 from node.messages import Records
-from node.sync import PRESENCE, Event, Send, SyncCore, batches
+from node.sync import HEARTBEAT, PRESENCE, Event, Send, SyncCore, batches
 from node.transport import Transport
 from node.vault import Vault
 
@@ -129,7 +129,7 @@ class Node:
             self._send(self.core.receive(device, frame, self.clock()))
         self._serve_joins()
         now = self.clock()
-        self.transport.reopen_silent(time.monotonic(), 3 * PRESENCE)
+        self.transport.reopen_silent(time.monotonic(), PRESENCE + HEARTBEAT)
         self._send(self.core.tick(now))
         if now - self._last_refresh >= REFRESH:
             self._last_refresh = now
