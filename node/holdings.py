@@ -21,10 +21,11 @@ class VaultHoldings:
         self.vault = vault
         self.refused = 0
         self._vector: dict[bytes, int] | None = None
+        self._ids: tuple[int, set[bytes]] | None = None  # (record count, ids)
 
     def changed(self) -> None:
         """Forget cached views (after anything was stored)."""
-        self._vector = None
+        self._vector = None  # record ids are cached by count: the set only grows
 
     def vector(self) -> dict[bytes, int]:
         if self._vector is None:
@@ -53,7 +54,10 @@ class VaultHoldings:
         return fresh
 
     def record_ids(self) -> set[bytes]:
-        return {records.record_id(b) for b in self.vault.office.blobs}
+        blobs = self.vault.office.blobs
+        if self._ids is None or self._ids[0] != len(blobs):
+            self._ids = (len(blobs), {records.record_id(b) for b in blobs})
+        return self._ids[1]
 
     def record_blobs(self, ids: Iterable[bytes]) -> list[bytes]:
         wanted = set(ids)

@@ -167,7 +167,7 @@ class Vault:
         self._summaries: dict[bytes, Summary] = {}
         self._touched: set[bytes] = set()  # entries changed by the document since last asked
 
-    def _sync(self) -> None:
+    def _sync(self) -> list[Verdict]:
         """Follow the office's membership (changed by a merge, or by an Office act here).
 
         A change in what judging depends on replays the op log; any other
@@ -177,16 +177,17 @@ class Vault:
             raise UserError("the vault is locked; unlock it again")
         membership = self.office.membership
         if membership is self._membership:
-            return
+            return []
         if judging_digest(membership.state) != self._replica.digest:
             self._rebuild()
-            return
+            return []
         self._membership = membership
         vaultkeys.wipe_ring(self._ring)
         self._ring = self.office.key_ring()
         self._replica.state = self._replica.judge.state = membership.state
-        self._replica.catch_up()
+        applied = self._replica.catch_up()
         self._flush_plain_now()
+        return applied
 
     def _rebuild(self) -> None:
         before = set(self._table.entries)
@@ -496,10 +497,11 @@ class Vault:
             return []
         self._seen_version = version
         count = len(self.office.blobs)
-        self.office.reload()
-        if len(self.office.blobs) != count:
-            self._sync()
-        fresh = self._replica.catch_up()
+        fresh = []
+        if len(self.office.store.records()) != count:
+            self.office.reload()
+            fresh = self._sync()  # what a new enrolment let through is news too
+        fresh += self._replica.catch_up()
         self._flush_plain_now()
         touched = sorted({v.entry.hex() for d in fresh if d.change for v in d.versions})
         if touched:
