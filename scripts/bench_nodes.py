@@ -55,6 +55,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+import benchlib
+
 from node import enrollment, keystore, onboarding, records
 from node.cliutil import read_secret_file
 from node.office import Office
@@ -80,17 +82,8 @@ def pw() -> bytearray:
     return bytearray(PASSWORD.encode())
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def line(name: str, value: float, bar: float, unit: str = "ms", extra: str = "") -> bool:
-    ok = value <= bar
-    verdict = "PASS" if ok else "FAIL"
-    shown = f"{value:8.2f}" if unit == "s" else f"{value:8.1f}"
-    print(f"{name:62} {shown} {unit:2}  (bar {bar:g} {unit}) {verdict}{extra}", flush=True)
-    return ok
+    return benchlib.line(name, value, bar, unit, extra, width=62)
 
 
 def rows(n: int, rng: random.Random) -> list[dict[str, str]]:
@@ -513,24 +506,34 @@ def report_latency(title: str, n: int, data: dict[str, Any], results: list[bool]
     if not per or not to_all:
         results.append(line("  no edit was seen everywhere", float("inf"), 250))
         return
-    spread = f"  (p90 {pct(to_all, 90):.1f}, max {max(to_all):.1f} ms)"
+    spread = f"  (p90 {benchlib.pct(to_all, 90):.1f}, max {max(to_all):.1f} ms)"
     ok = missing == 0
     results.append(
-        line(f"  visible at all {n} (last node), p50 of {edits} edits", pct(to_all, 50), 50) and ok
+        line(
+            f"  visible at all {n} (last node), p50 of {edits} edits", benchlib.pct(to_all, 50), 50
+        )
+        and ok
     )
     results.append(
         line(
             f"  visible at all {n} (last node), p99 of {edits} edits",
-            pct(to_all, 99),
+            benchlib.pct(to_all, 99),
             250,
             extra=spread,
         )
         and ok
     )
-    spread = f"  (p90 {pct(per, 90):.1f}, max {max(per):.1f} ms)"
-    results.append(line(f"  visible at each node, p50 of {len(per)} arrivals", pct(per, 50), 50))
+    spread = f"  (p90 {benchlib.pct(per, 90):.1f}, max {max(per):.1f} ms)"
     results.append(
-        line(f"  visible at each node, p99 of {len(per)} arrivals", pct(per, 99), 250, extra=spread)
+        line(f"  visible at each node, p50 of {len(per)} arrivals", benchlib.pct(per, 50), 50)
+    )
+    results.append(
+        line(
+            f"  visible at each node, p99 of {len(per)} arrivals",
+            benchlib.pct(per, 99),
+            250,
+            extra=spread,
+        )
     )
 
 
@@ -539,9 +542,9 @@ def summary(values: list[float]) -> dict[str, float]:
         return {}
     return {
         "count": len(values),
-        "p50": pct(values, 50),
-        "p90": pct(values, 90),
-        "p99": pct(values, 99),
+        "p50": benchlib.pct(values, 50),
+        "p90": benchlib.pct(values, 90),
+        "p99": benchlib.pct(values, 99),
         "max": max(values),
         "mean": statistics.fmean(values),
     }

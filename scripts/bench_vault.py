@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import benchlib
+
 from node import exporters, importers, keystore, onboarding
 from node.datadir import DataDir
 from node.vault import Vault
@@ -38,18 +40,6 @@ def rows(n: int, rng: random.Random) -> list[dict[str, str]]:
             "notes": "",
         })  # fmt: skip
     return out
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def line(name: str, value: float, bar: float, unit: str = "ms", extra: str = "") -> bool:
-    ok = value <= bar
-    verdict = "PASS" if ok else "FAIL"
-    print(f"{name:52} {value:8.1f} {unit:2}  (bar {bar:g} {unit}) {verdict}{extra}")
-    return ok
 
 
 def main() -> int:
@@ -77,7 +67,7 @@ def bench_import(tmp: Path, pw: bytearray, rng: random.Random, results: list[boo
             imports.append((time.perf_counter() - t) * 1000)
             assert len(vault) == 1000 and not bad
     median = statistics.median(imports)
-    results.append(line("bulk import of 1,000 entries (median of 3)", median, 1000))
+    results.append(benchlib.line("bulk import of 1,000 entries (median of 3)", median, 1000))
 
 
 def bench_large(tmp: Path, pw: bytearray, rng: random.Random, results: list[bool]) -> None:
@@ -98,7 +88,7 @@ def bench_large(tmp: Path, pw: bytearray, rng: random.Random, results: list[bool
         vault.close()
     open_ms = (statistics.median(opens) - statistics.median(kdf)) * 1000
     results.append(
-        line(
+        benchlib.line(
             "open + unlock 10,000 entries, excluding the KDF",
             open_ms,
             500,
@@ -117,7 +107,9 @@ def bench_large(tmp: Path, pw: bytearray, rng: random.Random, results: list[bool
             times.append((time.perf_counter() - t) * 1000)
         name = f"search over 10,000 entries, p95 of {len(queries)} queries"
         median = statistics.median(times)
-        results.append(line(name, pct(times, 95), 16, extra=f"  (median {median:.1f} ms)"))
+        results.append(
+            benchlib.line(name, benchlib.pct(times, 95), 16, extra=f"  (median {median:.1f} ms)")
+        )
 
         adds, edits = [], []
         made = []
@@ -130,19 +122,19 @@ def bench_large(tmp: Path, pw: bytearray, rng: random.Random, results: list[bool
             vault.edit(entry, {"password": f"changed-{i}-{rng.random()}"}, T0 + 200 + i)
             edits.append((time.perf_counter() - t) * 1000)
         results.append(
-            line(
+            benchlib.line(
                 "one add, durable (median of 100)",
                 statistics.median(adds),
                 10,
-                extra=f"  (p95 {pct(adds, 95):.1f} ms)",
+                extra=f"  (p95 {benchlib.pct(adds, 95):.1f} ms)",
             )
         )
         results.append(
-            line(
+            benchlib.line(
                 "one edit, durable (median of 100)",
                 statistics.median(edits),
                 10,
-                extra=f"  (p95 {pct(edits, 95):.1f} ms)",
+                extra=f"  (p95 {benchlib.pct(edits, 95):.1f} ms)",
             )
         )
 
