@@ -24,7 +24,7 @@ Promises and threats covered:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -41,24 +41,13 @@ from node.messages import Envelopes, Message, Records, Status
 from node.sync import HEARTBEAT, PRESENCE, Send, SyncCore
 from node.tokens import Role
 from node.vault import Vault
-from tests.node.vault_kit import HOUR, PROFILE, T0, opened, pw, replicas, template
+from tests.node.vault_kit import HOUR, PROFILE, T0, pw
 
 T = T0 + 1000  # the vault's "now" for acts (inside every capability's window)
 START = 1000.0  # the sync clock (monotonic seconds) when a test begins
 NAMES = ("alice", "dave", "bob", "carol")
 ADMINS = ("alice", "dave")
 MAX_FRAMES = 20_000  # a bound on frames delivered by one Net.run
-
-
-@pytest.fixture(scope="module")
-def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return template(tmp_path_factory.mktemp("office"))
-
-
-@pytest.fixture
-def vaults(office: dict[str, Path], tmp_path: Path) -> Iterator[dict[str, Vault]]:
-    with opened(replicas(office, tmp_path / "replicas")) as opened_vaults:
-        yield opened_vaults
 
 
 def mesh(names: tuple[str, ...]) -> set[frozenset[str]]:

@@ -41,7 +41,7 @@ from node.runner import REFRESH, Node, PeerAddress
 from node.sync import HEARTBEAT, PRESENCE
 from node.transport import CURVE_OVERHEAD, Transport
 from node.vault import Vault
-from tests.node.vault_kit import PROFILE, T0, opened, pw, replicas, template
+from tests.node.vault_kit import PROFILE, T0, opened, pw, replicas
 
 HOST = "127.0.0.1"
 WAIT = 5.0  # seconds: the most any wait below may take before the test fails
@@ -57,11 +57,6 @@ class Device:
     device: bytes
     secret: bytes
     public: bytes
-
-
-@pytest.fixture(scope="module")
-def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return template(tmp_path_factory.mktemp("office"))
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ copies of the data dirs and closes every vault it opens.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,27 +30,11 @@ from node.errors import NotFoundError, PeerError, PermissionDeniedError, UserErr
 from node.office import Office
 from node.vault import Change, Summary, Vault, VersionView
 from node.versions import Kind
-from tests.node.vault_kit import PROFILE, T0, deliver, opened, pw, replicas, template
+from tests.node.vault_kit import PROFILE, T0, deliver, opened, pw, replicas
 
 T = T0 + 1000  # the tests' "now"; every act passes its time in
 
 Vaults = dict[str, Vault]
-
-
-@pytest.fixture(scope="module")
-def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return template(tmp_path_factory.mktemp("office"))
-
-
-@pytest.fixture
-def paths(office: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
-    return replicas(office, tmp_path / "replicas")
-
-
-@pytest.fixture
-def vaults(paths: dict[str, Path]) -> Iterator[Vaults]:
-    with opened(paths) as opened_vaults:
-        yield opened_vaults
 
 
 # -- helpers ------------------------------------------------------------------------

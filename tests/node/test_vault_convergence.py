@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
 
-import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from node.errors import UserError
 from node.vault import AuditEvent, Summary, Vault, VersionView
-from tests.node.vault_kit import T0, deliver, opened, template
+from tests.node.vault_kit import T0, deliver, opened
 
 NAMES = ("alice", "dave", "bob", "carol")
 ADMINS = ("alice", "dave")
@@ -48,11 +47,6 @@ View = tuple[
     list[AuditEvent],
     dict[str, list[VersionView]],
 ]
-
-
-@pytest.fixture(scope="module")
-def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return template(tmp_path_factory.mktemp("office"))
 
 
 @contextmanager

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from node.errors import NotFoundError
 from tests.node import vault_kit as K
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return K.template(tmp_path_factory.mktemp("office"))
-
-
-@pytest.fixture
-def paths(template: dict[str, Path], tmp_path: Path) -> Iterator[dict[str, Path]]:
-    yield K.replicas(template, tmp_path)
 
 
 def test_entries_written_before_the_revocation_are_exposed_later_ones_not(

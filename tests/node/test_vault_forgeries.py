@@ -18,7 +18,6 @@ are not what their author signed (tests/node/test_vault_tampering.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,6 @@ from node.errors import PeerError
 from node.tokens import Role
 from node.vault import Vault
 from node.versions import Kind
-from tests.node import forging
 from tests.node import vault_kit as kit
 from tests.node.forging import (
     FORGED,
@@ -60,18 +58,6 @@ from tests.node.forging import (
     version_in,
     y_update,
 )
-
-
-# -- the office (tests/node/forging.py's), copied per test ----------------------------------
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return forging.office_template(tmp_path_factory.mktemp("office"))
-
-
-@pytest.fixture
-def world(template: dict[str, Path], tmp_path: Path) -> Iterator[World]:
-    with forging.open_world(template, tmp_path) as opened:
-        yield opened
 
 
 # -- attacks judged invalid: a member's (a-e) and a demoted admin's (g) ---------------------
@@ -298,12 +284,12 @@ def test_a_second_envelope_with_a_used_sequence_number_is_refused(world: World) 
 
 
 def test_a_replica_reopened_rebuilds_the_same_judged_document(
-    world: World, template: dict[str, Path], tmp_path: Path
+    world: World, forging_office: dict[str, Path], tmp_path: Path
 ) -> None:
     """Opening again judges the stored log afresh (rejected envelopes included): same state."""
     attack = squat_next_clock(world)
     feed(world, attack, "forgery-first")
-    path = kit.replicas({"carol": template["carol"]}, tmp_path / "reopened")["carol"]
+    path = kit.replicas({"carol": forging_office["carol"]}, tmp_path / "reopened")["carol"]
     with Vault.open(path, kit.pw(), kit.PROFILE) as replica:
         kit.deliver(world.replicas["carol"], replica)
         before = (replica.document(), shown(replica))

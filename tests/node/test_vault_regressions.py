@@ -21,7 +21,7 @@ Forgeries are built at the update level with tests/node/forging.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -37,28 +37,12 @@ from node.tokens import Capability, Role
 from node.vault import Summary, Vault
 from node.versions import Kind
 from tests.node import forging
-from tests.node.vault_kit import PROFILE, T0, deliver, opened, pw, replicas, template
+from tests.node.vault_kit import PROFILE, T0, deliver, opened, pw
 
 T = T0 + 1000  # the tests' "now"; every act passes its time in
 BANK = {"title": "Bank", "username": "acme", "password": "hunter2", "notes": "PIN 4711"}
 
 Vaults = dict[str, Vault]
-
-
-@pytest.fixture(scope="module")
-def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return template(tmp_path_factory.mktemp("office"))
-
-
-@pytest.fixture
-def paths(office: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
-    return replicas(office, tmp_path / "replicas")
-
-
-@pytest.fixture
-def vaults(paths: dict[str, Path]) -> Iterator[Vaults]:
-    with opened(paths) as opened_vaults:
-        yield opened_vaults
 
 
 # -- helpers ---------------------------------------------------------------------------

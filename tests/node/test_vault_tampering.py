@@ -15,15 +15,13 @@ facade. Not covered here: forgeries a member signs correctly, and replays
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from node import crypto, envelopes, versions
 from node.errors import CryptoError, PeerError
 from node.versions import Kind
-from tests.node import forging
 from tests.node import vault_kit as kit
 from tests.node.forging import (
     T1,
@@ -40,18 +38,6 @@ from tests.node.forging import (
     vault_key,
     version,
 )
-
-
-# -- the office (tests/node/forging.py's), copied per test ----------------------------------
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return forging.office_template(tmp_path_factory.mktemp("office"))
-
-
-@pytest.fixture
-def world(template: dict[str, Path], tmp_path: Path) -> Iterator[World]:
-    with forging.open_world(template, tmp_path) as opened:
-        yield opened
 
 
 # -- tampering: bytes that are not what the author signed ---------------------------------
