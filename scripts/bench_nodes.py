@@ -43,7 +43,6 @@ import random
 import signal
 import socket
 import statistics
-import string
 import subprocess
 import sys
 import tempfile
@@ -84,25 +83,6 @@ def pw() -> bytearray:
 
 def line(name: str, value: float, bar: float, unit: str = "ms", extra: str = "") -> bool:
     return benchlib.line(name, value, bar, unit, extra, width=62)
-
-
-def rows(n: int, rng: random.Random) -> list[dict[str, str]]:
-    words = ["mail", "bank", "wifi", "printer", "router", "crm", "vpn", "payroll", "shop", "nas"]
-    cats = ["Work", "WiFi", "Finance", "Servers", "Shared"]
-    out = []
-    for i in range(n):
-        w = rng.choice(words)
-        out.append(
-            {
-                "title": f"{w.title()} {i} {''.join(rng.choices(string.ascii_lowercase, k=6))}",
-                "username": f"user{i}@acme.example",
-                "password": "".join(rng.choices(string.ascii_letters + string.digits, k=20)),
-                "url": f"https://{w}{i}.acme.example/login",
-                "category": rng.choice(cats),
-                "notes": "",
-            }
-        )
-    return out
 
 
 def free_ports(count: int) -> list[int]:
@@ -163,7 +143,7 @@ def make_office(base: Path, n: int, admins: int, entries: int) -> tuple[list[Pat
         with Office.unlock(path, pw(), PROFILE) as device, device.store.transaction():
             device.store.add_records((records.record_id(b), b) for b in every)
     with Vault.open(paths[0], pw(), PROFILE) as vault:
-        ids = vault.add_many(rows(entries, random.Random(3)), T0 + 100)  # noqa: S311
+        ids = vault.add_many(benchlib.rows(entries, random.Random(3)), T0 + 100)  # noqa: S311
         log = vault.op_log()
     for path in paths[1:]:
         with Vault.open(path, pw(), PROFILE) as vault:
@@ -683,7 +663,7 @@ def bench_join(tmp: Path, entries: int, results: list[bool]) -> None:
     admin = tmp / "join-admin"
     onboarding.create_office(admin, "Bench Join", "boss", pw(), T0, PROFILE).office.close()
     with Vault.open(admin, pw(), PROFILE) as vault:
-        vault.add_many(rows(entries, random.Random(5)), T0 + 100)  # noqa: S311
+        vault.add_many(benchlib.rows(entries, random.Random(5)), T0 + 100)  # noqa: S311
         code = str(vault.office.invite("newbie", Role.MEMBER, HOUR, T0 + 200))
         cli_code = str(vault.office.invite("clerk", Role.MEMBER, HOUR, T0 + 201))
     pw_file = tmp / "join-password.txt"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import string
 import sys
 import tempfile
 import time
@@ -25,23 +24,6 @@ PROFILE = keystore.MODERATE
 T0 = int(time.time())
 
 
-def rows(n: int, rng: random.Random) -> list[dict[str, str]]:
-    words = ["mail", "bank", "wifi", "printer", "router", "crm", "vpn", "payroll", "shop", "nas"]
-    cats = ["Work", "WiFi", "Finance", "Servers", "Shared"]
-    out = []
-    for i in range(n):
-        w = rng.choice(words)
-        out.append({
-            "title": f"{w.title()} {i} {''.join(rng.choices(string.ascii_lowercase, k=6))}",
-            "username": f"user{i}@acme.example",
-            "password": "".join(rng.choices(string.ascii_letters + string.digits, k=20)),
-            "url": f"https://{w}{i}.acme.example/login",
-            "category": rng.choice(cats),
-            "notes": "",
-        })  # fmt: skip
-    return out
-
-
 def main() -> int:
     rng = random.Random(7)  # noqa: S311 (benchmark data, not secrets)
     results: list[bool] = []
@@ -55,7 +37,7 @@ def main() -> int:
 
 def bench_import(tmp: Path, pw: bytearray, rng: random.Random, results: list[bool]) -> None:
     # Bulk import of 1,000 entries: parse a CSV file, then add (durable), 3 fresh vaults.
-    csv = exporters.export(rows(1000, rng), "csv")
+    csv = exporters.export(benchlib.rows(1000, rng), "csv")
     imports = []
     for i in range(3):
         p = tmp / f"imp{i}"
@@ -75,7 +57,7 @@ def bench_large(tmp: Path, pw: bytearray, rng: random.Random, results: list[bool
     onboarding.create_office(path, "Bench", "admin", pw, T0, PROFILE).office.close()
     # A 10,000-entry vault: import it, then reopen.
     with Vault.open(path, pw, PROFILE) as vault:
-        vault.add_many(rows(10_000, rng), T0 + 2)
+        vault.add_many(benchlib.rows(10_000, rng), T0 + 2)
     kdf, opens = [], []
     for _ in range(5):
         t = time.perf_counter()
@@ -113,7 +95,7 @@ def bench_large(tmp: Path, pw: bytearray, rng: random.Random, results: list[bool
 
         adds, edits = [], []
         made = []
-        for i, fields in enumerate(rows(100, rng)):
+        for i, fields in enumerate(benchlib.rows(100, rng)):
             t = time.perf_counter()
             made.append(vault.add(fields, T0 + 10 + i))
             adds.append((time.perf_counter() - t) * 1000)
