@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from crdt import yupdate
 from node import versions
+from node.entries import first_add
 from node.entry_fields import FIELDS, SECRET_FIELDS
 from node.envelopes import Envelope
 from node.versions import Kind, Version
@@ -70,11 +71,11 @@ def trail(
     found = sorted(((env, versions_of(env)) for env in accepted), key=lambda e: (e[0].at, e[0].id))
     every = {v.key: v for _, vs in found for v in vs}
     purged = {v.entry for v in every.values() if v.kind is Kind.PURGE}
-    first_add: dict[bytes, Version] = {}
+    adds: dict[bytes, list[Version]] = {}
     for v in every.values():
-        known = first_add.get(v.entry)
-        if v.kind is Kind.ADD and (known is None or v.clock < known.clock):
-            first_add[v.entry] = v
+        if v.kind is Kind.ADD:
+            adds.setdefault(v.entry, []).append(v)
+    counted = {a.key for entry, vs in adds.items() if (a := first_add(entry, vs)) is not None}
     events = []
     for env, vs in found:
         name = user_of(env.author)
@@ -85,7 +86,7 @@ def trail(
         for v in vs:
             if filters.entry is not None and not v.entry.hex().startswith(filters.entry.lower()):
                 continue
-            if v.kind is Kind.ADD and first_add[v.entry] is not v:
+            if v.kind is Kind.ADD and v.key not in counted:
                 continue
             events.append(_event(v, name, every, v.entry in purged, decrypt, title_of, filters))
     return events

@@ -52,25 +52,30 @@ def _heads(versions: list[Version]) -> list[Version]:
     return _newest_first(v for v in versions if v.key not in replaced)
 
 
+def first_add(entry_id: bytes, versions: Iterable[Version]) -> Version | None:
+    """The add that makes the entry: bound to its adding device, the lowest clock.
+
+    A later add of the same entry (only its own device can make one) counts
+    nowhere: not in the entry, not in the audit trail.
+    """
+    adds = [
+        v
+        for v in versions
+        if v.kind is Kind.ADD and v.nonce is not None and entry_id_of(v.author, v.nonce) == entry_id
+    ]
+    return min(adds, key=lambda v: v.clock, default=None)
+
+
 def fold_entry(entry_id: bytes, versions: Iterable[Version]) -> EntryState | None:
     """The state of one entry from its versions; None if it is not (or no longer) shown."""
     present = list(versions)
-    if len(present) == 1:  # the common case: an entry never changed since it was added
-        only = present[0]
-        bound = only.nonce is not None and entry_id_of(only.author, only.nonce) == entry_id
-        if only.kind is Kind.ADD and bound:
-            return EntryState(entry_id, only, (only,), False, (only,))
-        return None
     if any(v.kind is Kind.PURGE for v in present):
         return None
-    adds = [
-        v
-        for v in present
-        if v.kind is Kind.ADD and v.nonce is not None and entry_id_of(v.author, v.nonce) == entry_id
-    ]
-    if not adds:
+    add = first_add(entry_id, present)
+    if add is None:
         return None
-    add = min(adds, key=lambda v: v.clock)
+    if len(present) == 1:  # the common case: an entry never changed since it was added
+        return EntryState(entry_id, add, (add,), False, (add,))
     content = [add, *(v for v in present if v.kind is Kind.EDIT)]
     status = [v for v in present if v.kind in (Kind.TRASH, Kind.RESTORE)]
     status_heads = _heads(status)

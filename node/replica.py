@@ -124,15 +124,22 @@ class Replica:
     def next_seq(self, author: bytes) -> int:
         return self.judge.next_seq(author)
 
-    def catch_up(self, authors: Iterable[bytes] | None = None) -> list[Verdict]:
-        """Judge and apply every held envelope that is next in its author's sequence."""
+    def catch_up(
+        self, authors: Iterable[bytes] | None = None, known: Envelope | None = None
+    ) -> list[Verdict]:
+        """Judge and apply every held envelope that is next in its author's sequence.
+
+        `known` is one of them already verified (the one just received): it is
+        not verified again.
+        """
         out = []
         wanted = self.store.authors() if authors is None else list(authors)
         for author in wanted:
             for seq, blob in self.store.envelopes_since(author, self.next_seq(author) - 1):
                 if seq != self.next_seq(author):
                     break  # a gap: wait for the missing envelope
-                out.append(self.apply(self.verified(blob)))
+                held = known if known is not None and known.id == (author, seq) else None
+                out.append(self.apply(held or self.verified(blob)))
         return out
 
     def apply(self, env: Envelope) -> Verdict:

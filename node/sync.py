@@ -81,6 +81,8 @@ class SyncCore:
     leader: bytes = b""
     events: list[Event] = field(default_factory=list)
     stats: Counter[str] = field(default_factory=Counter)
+    _last_status: tuple[Status, bytes] | None = None
+    _digest_of: tuple[int, bytes] | None = None
 
     # -- inputs ---------------------------------------------------------------
     def connected(self, peer: bytes, now: float) -> list[Send]:
@@ -151,16 +153,29 @@ class SyncCore:
 
     def _status_to(self, peer: bytes, now: float) -> Send:
         self.peers.setdefault(peer, PeerState()).sent_status = now
-        ids = self.holdings.record_ids()
+        return Send(peer, self._status_frame())
+
+    def _status_frame(self) -> bytes:
+        """This node's Status, the same for every peer: encoded once while it is unchanged."""
+        count, digest = self._records_digest()
         status = Status(
             vector=tuple(sorted(self.holdings.vector().items())),
-            records=_digest(ids),
-            record_count=len(ids),
+            records=digest,
+            record_count=count,
             term=self.term,
             leader=self.leader,
             admin=self.holdings.is_admin(),
         )
-        return Send(peer, messages.encode(status))
+        if self._last_status is None or self._last_status[0] != status:
+            self._last_status = (status, messages.encode(status))
+        return self._last_status[1]
+
+    def _records_digest(self) -> tuple[int, bytes]:
+        """(count, digest) of the record ids held; the set only grows, so count keys it."""
+        ids = self.holdings.record_ids()
+        if self._digest_of is None or self._digest_of[0] != len(ids):
+            self._digest_of = (len(ids), _digest(ids))
+        return self._digest_of
 
     def _handle(self, peer: bytes, state: PeerState, message: Message, now: float) -> list[Send]:
         if isinstance(message, Status):
@@ -198,8 +213,8 @@ class SyncCore:
 
     def _answer_status(self, peer: bytes, status: Status) -> list[Send]:
         out = []
-        ids = self.holdings.record_ids()
-        if status.records != _digest(ids):
+        if status.records != self._records_digest()[1]:
+            ids = self.holdings.record_ids()
             out.append(Send(peer, messages.encode(RecordIds(tuple(sorted(ids))))))
         theirs = dict(status.vector)
         pushed: list[bytes] = []

@@ -477,13 +477,7 @@ class Vault:
 
     def take(self, blob: bytes) -> bool:
         """Take a peer's envelope (as `receive`); True if it was new to this PC."""
-        self._sync()
-        env = self._replica.verified(blob)
-        if not self._replica.store_incoming(env):
-            return False
-        if env.seq >= self._replica.next_seq(env.author):
-            self._apply_waiting(env)
-        return True
+        return self._take(blob)[0]
 
     def refresh(self) -> list[bytes]:
         """Pick up what another program (a CLI) stored in this data dir since we last looked.
@@ -508,10 +502,23 @@ class Vault:
             self._tell(Change(tuple(touched), "", local=False))
         return [d.envelope.blob for d in fresh]
 
-    def _apply_waiting(self, env: envelopes.Envelope) -> Verdict | None:
+    def receive(self, blob: bytes) -> Verdict | None:
+        """Take a peer's envelope: verify, store durably, apply what is now in sequence.
+
+        Returns the verdict on this envelope if it could be judged now, None if
+        it waits for earlier ones (or was a duplicate).
+        """
+        return self._take(blob)[1]
+
+    def _take(self, blob: bytes) -> tuple[bool, Verdict | None]:
+        """(new to this PC, its verdict if judged now) for a peer's envelope."""
+        self._sync()
+        env = self._replica.verified(blob)
+        if not self._replica.store_incoming(env):
+            return False, None
         mine: Verdict | None = None
         touched: list[str] = []
-        for verdict in self._replica.catch_up([env.author]):
+        for verdict in self._replica.catch_up([env.author], known=env):
             if verdict.change is not None:
                 touched += [v.entry.hex() for v in verdict.versions]
             if verdict.envelope.seq == env.seq:
@@ -519,19 +526,7 @@ class Vault:
         self._flush_plain_now()
         if touched:
             self._tell(Change(tuple(sorted(set(touched))), self._user_of(env.author), False))
-        return mine
-
-    def receive(self, blob: bytes) -> Verdict | None:
-        """Take a peer's envelope: verify, store durably, apply what is now in sequence.
-
-        Returns the verdict on this envelope if it could be judged now, None if
-        it waits for earlier ones (or was a duplicate).
-        """
-        self._sync()
-        env = self._replica.verified(blob)
-        if not self._replica.store_incoming(env) or env.seq < self._replica.next_seq(env.author):
-            return None
-        return self._apply_waiting(env)
+        return True, mine
 
     # -- internals -------------------------------------------------------------------
     def _status(self, state: EntryState, kind: Kind, now: int) -> bytes:
