@@ -206,30 +206,21 @@ def _csv_problem(exc: csv.Error) -> str:
     return "malformed quoting"
 
 
+def _common(cells: Mapping[str, str]) -> dict[str, str]:
+    """The fields every CSV format names the same way."""
+    return {name: cells.get(name, "") for name in ("title", "username", "password", "url", "notes")}
+
+
 def _keepassxc_fields(cells: Mapping[str, str]) -> dict[str, str]:
     group = cells.get("group", "").split("/")
-    return {
-        "title": cells.get("title", ""),
-        "username": cells.get("username", ""),
-        "password": cells.get("password", ""),
-        "url": cells.get("url", ""),
-        "notes": cells.get("notes", ""),
-        # "Root/Internet" -> "Internet"; entries of the root group itself -> default
-        "category": group[-1] if len(group) > 1 else DEFAULT_CATEGORY,
-    }
+    # "Root/Internet" -> "Internet"; entries of the root group itself -> default
+    return {**_common(cells), "category": group[-1] if len(group) > 1 else DEFAULT_CATEGORY}
 
 
 def _onepassword_fields(cells: Mapping[str, str]) -> dict[str, str]:
     tags = cells.get("tags", "").replace(";", ",").split(",")
     first_tag = next((tag.strip() for tag in tags if tag.strip()), "")
-    return {
-        "title": cells.get("title", ""),
-        "username": cells.get("username", ""),
-        "password": cells.get("password", ""),
-        "url": cells.get("url", ""),
-        "notes": cells.get("notes", ""),
-        "category": first_tag or cells.get("type", ""),
-    }
+    return {**_common(cells), "category": first_tag or cells.get("type", "")}
 
 
 def _own_fields(cells: Mapping[str, str]) -> dict[str, str]:

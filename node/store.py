@@ -122,6 +122,9 @@ class Store:
             added += self._conn.total_changes - before
         return added
 
+    def record_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM membership")[0][0])
+
     def records(self) -> list[bytes]:
         rows = self._query("SELECT blob FROM membership ORDER BY id")
         return [bytes(row[0]) for row in rows]

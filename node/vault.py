@@ -492,7 +492,7 @@ class Vault:
         self._seen_version = version
         count = len(self.office.blobs)
         fresh = []
-        if len(self.office.store.records()) != count:
+        if self.office.store.record_count() != count:
             self.office.reload()
             fresh = self._sync()  # what a new enrolment let through is news too
         fresh += self._replica.catch_up()
