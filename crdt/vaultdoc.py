@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pycrdt
 
+from crdt import yupdate
 from crdt.errors import UpdateError
 from crdt.rules import ROOT, version_key
 
@@ -49,10 +50,10 @@ class VaultDoc:
 
     def next_clock(self) -> int:
         """The clock this document's own next item will get."""
-        return _state_vector(self._doc.get_state()).get(self.client_id, 0)
+        return yupdate.state_vector(self._doc.get_state()).get(self.client_id, 0)
 
     def state(self) -> dict[int, int]:
-        return _state_vector(self._doc.get_state())
+        return yupdate.state_vector(self._doc.get_state())
 
     def snapshot(self) -> bytes:
         """The whole document as one update (to store, and to load with `apply`)."""
@@ -102,8 +103,15 @@ class VaultDoc:
         to what judging expects.
         """
         if end > start:
-            gc = _uint(1) + _uint(1) + _uint(client) + _uint(start) + b"\x00" + _uint(end - start)
-            self.apply(gc + _uint(0))
+            gc = (
+                yupdate.uint(1)
+                + yupdate.uint(1)
+                + yupdate.uint(client)
+                + yupdate.uint(start)
+                + b"\x00"
+                + yupdate.uint(end - start)
+            )
+            self.apply(gc + yupdate.uint(0))
 
     def apply_deletes(self, ranges: Sequence[tuple[int, int, int]]) -> None:
         """Apply (client, clock, length) deletes again, e.g. after loading a snapshot.
@@ -116,11 +124,11 @@ class VaultDoc:
             by_client.setdefault(client, []).append((clock, length))
         if not by_client:
             return
-        out = bytearray(_uint(0) + _uint(len(by_client)))
+        out = bytearray(yupdate.uint(0) + yupdate.uint(len(by_client)))
         for client, spans in sorted(by_client.items()):
-            out += _uint(client) + _uint(len(spans))
+            out += yupdate.uint(client) + yupdate.uint(len(spans))
             for clock, length in sorted(spans):
-                out += _uint(clock) + _uint(length)
+                out += yupdate.uint(clock) + yupdate.uint(length)
         self.apply(bytes(out))
 
     # -- events --------------------------------------------------------------
@@ -142,35 +150,3 @@ class VaultDoc:
                 added.append((key, bytes(change["newValue"])))
         for listener in list(self._listeners):
             listener(added, removed)
-
-
-def _uint(value: int) -> bytes:
-    """A lib0 varuint."""
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _state_vector(data: bytes) -> dict[int, int]:
-    """Decode a Y state vector: varuint count, then (client, clock) varuint pairs."""
-    pos = 0
-
-    def uint() -> int:
-        nonlocal pos
-        value, shift = 0, 0
-        while True:
-            b = data[pos]
-            pos += 1
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return value
-
-    count = uint()
-    return {uint(): uint() for _ in range(count)}

@@ -103,6 +103,28 @@ def decode(data: bytes) -> Update:
     return Update(client, first, items, deletes)
 
 
+def state_vector(data: bytes) -> dict[int, int]:
+    """Decode a Y state vector (varuint count, then client/clock pairs), strictly."""
+    reader = _Reader(data)
+    count = reader.uint(MAX_RANGES)
+    vector = {reader.uint(MAX_CLIENT): reader.uint(MAX_CLOCK) for _ in range(count)}
+    if reader.pos != len(data):
+        raise UpdateError("trailing bytes after the state vector")
+    return vector
+
+
+def uint(value: int) -> bytes:
+    """Encode a lib0 varuint (the shortest form, as `_Reader.uint` requires)."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if not value:
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
 def _section(reader: _Reader) -> tuple[int, int, tuple[Item, ...]]:
     count = reader.uint(MAX_STRUCTS)
     if count == 0:

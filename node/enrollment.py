@@ -77,13 +77,7 @@ class Desk:
         if len(self.sessions) >= MAX_SESSIONS:
             raise UserError("the admin node is busy with other joins; try again in a minute")
         state = self.office.membership.state
-        open_invites = [
-            i
-            for i in state.invites.values()
-            if i.invite.nameplate == hello.nameplate
-            and i.invite.invite_id not in state.consumed
-            and now <= i.invite.expires
-        ]
+        open_invites = [i for i in state.open_invites(now) if i.invite.nameplate == hello.nameplate]
         if not open_invites:
             raise InviteError("that invite code is not known, already used, or expired")
         issued = min(open_invites, key=lambda i: i.record_id)

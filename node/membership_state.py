@@ -125,6 +125,14 @@ class State:
             return False
         return member.capability.valid_at(at)
 
+    def open_invites(self, now: int) -> list[IssuedInvite]:
+        """Invites neither used nor expired at `now`."""
+        return [
+            i
+            for i in self.invites.values()
+            if i.invite.invite_id not in self.consumed and now <= i.invite.expires
+        ]
+
     def role_for(self, device_id: bytes, seq: int) -> Role | None:
         """The role that judges the device's envelope number `seq`; None if it is not accepted.
 

@@ -172,11 +172,7 @@ class Office:
         self._require_admin("invite people", now)
         check_name(user)
         state = self.membership.state
-        open_invites = [
-            i.invite
-            for i in state.invites.values()
-            if i.invite.invite_id not in state.consumed and now <= i.invite.expires
-        ]
+        open_invites = [i.invite for i in state.open_invites(now)]
         for other in {v.user for v in self.users()} | {i.user for i in open_invites}:
             if other != user and other.casefold() == user.casefold():
                 raise UserError(f"a user named {other!r} exists or is invited; use that name")
