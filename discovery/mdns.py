@@ -2,25 +2,36 @@
 
 The one module that imports zeroconf. `Mdns` advertises an instance named
 after the device id (`ov-<12 hex>`) whose TXT record carries the office id
-("o"), the device id ("d") and the advert format ("v" = "1"), on the given
-interface addresses only, and browses for the same service. Each advert of
-our office from another device reaches `on_advert` as a `peers.Advert`
-(usually fed to a `PeerTable`); it is only a hint for the transport, which
-proves who is really there with the CURVE handshake. Goodbye records are
-not acted on: anyone can send one for any name, and presence is the
+("o"), the device id ("d"), the advert format ("v" = "1") and, for an admin
+node, its join desk's port ("j"), and browses for the same service. Each
+advert of our office from another device reaches `on_advert` as a
+`peers.Advert` (usually fed to a `PeerTable`); it is only a hint for the
+transport, which proves who is really there with the CURVE handshake. A new
+PC, which knows no office yet, browses without advertising and takes the
+adverts of every office (`office_id=None`, usually fed to a `JoinDesks`):
+the invite code's PAKE proves which desk is the real office. Goodbye records
+are not acted on: anyone can send one for any name, and presence is the
 heartbeats' job, not ours; a hint simply ages out of the table.
+
+Where: on the given interface addresses only, or, given none, on every
+interface of this host (zeroconf's `InterfaceChoice.All` over IPv4: each
+IPv4 address, loopback included, as zeroconf reads them when `start()`
+runs; addresses that appear later are not picked up). What the advert names
+as the node's address is said separately (`addresses`): where the node
+listens, which need not be every interface mDNS runs on.
 
 Hostile records are bounded before any work: names over 255 characters
 and TXT records over 1 KiB are dropped unread, values over 64 bytes are
-ignored, at most 16 resolutions run at once, and at most 1,024 names are
-remembered for the periodic refresh. A name already taken on the LAN is
-retried with a suffix (`ov-<12 hex>-2`, ...) a few times, then the node
-stays silent but keeps browsing (static peers still work).
+ignored, a join port not written as a plain port number is ignored (the
+rest of the advert stands), at most 16 resolutions run at once, and at most
+1,024 names are remembered for the periodic refresh. A name already taken on
+the LAN is retried with a suffix (`ov-<12 hex>-2`, ...) a few times, then the
+node stays silent but keeps browsing (static peers still work).
 
 Everything runs on zeroconf's own event-loop thread: `start()` only opens
 the sockets and schedules the work; `stop()` sends the goodbyes, closes the
 sockets and joins that thread. `on_advert` is called on that thread, so it
-must be quick and thread-safe (a `PeerTable` is).
+must be quick and thread-safe (a `PeerTable` and a `JoinDesks` are).
 """
 
 from __future__ import annotations
@@ -34,10 +45,17 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 
-from zeroconf import NonUniqueNameException, ServiceStateChange, Zeroconf
+import ifaddr
+from zeroconf import (
+    InterfaceChoice,
+    IPVersion,
+    NonUniqueNameException,
+    ServiceStateChange,
+    Zeroconf,
+)
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo
 
-from discovery.peers import Advert, is_id, is_port, normal_host
+from discovery.peers import Advert, is_id, is_port, normal_host, read_port
 
 SERVICE = "_officevault._tcp.local."
 FORMAT = "1"  # the "v" TXT value this code writes and reads
@@ -45,15 +63,15 @@ MAX_NAME = 255  # characters of an instance name we look at
 MAX_TXT = 1024  # bytes of TXT record we parse
 MAX_TXT_ITEMS = 16  # key=value strings read from one TXT record
 MAX_TXT_VALUE = 64  # bytes: a longer value is ignored
-MAX_ADDRESSES = 8  # addresses of one advert we look at
-MAX_INTERFACES = 8
+MAX_ADDRESSES = 8  # addresses of one advert we look at (and at most what ours names)
+MAX_INTERFACES = 8  # interface addresses one may name (every interface: no limit of ours)
 MAX_LOOKUPS = 16  # resolutions in flight at once
 MAX_NAMES = 1024  # names remembered for the refresh
 NAME_TRIES = 4  # instance names tried before giving up advertising
 LOOKUP_MS = 3000  # how long one resolution may wait for answers
 REFRESH = 30.0  # seconds between re-reads of the names we know
 SETUP_TIMEOUT = 5.0  # seconds start()/stop() wait for zeroconf's loop
-_KEYS = (b"o", b"d", b"v")
+_KEYS = (b"o", b"d", b"v", b"j")
 
 
 @dataclass
@@ -72,7 +90,7 @@ def instance_name(device_id: str, attempt: int = 0) -> str:
 
 
 def read_txt(text: bytes) -> dict[str, str] | None:
-    """The "o", "d" and "v" values of a TXT record, or None if it is too big or truncated.
+    """The "o", "d", "v" and "j" values of a TXT record, or None if it is too big or truncated.
 
     Other keys, values over MAX_TXT_VALUE bytes and non-ASCII values are
     skipped; a repeated key keeps its first value (RFC 6763 section 6.4).
@@ -97,8 +115,10 @@ def read_txt(text: bytes) -> dict[str, str] | None:
 def read_advert(text: bytes, addresses: Sequence[str], port: int, seen: float) -> Advert | None:
     """The advert in a resolved record set, or None if it is not one of format 1.
 
-    Fields are decoded, not judged: `PeerTable.observe` checks their shape.
-    An IPv4 address is preferred to an IPv6 one (no scope id is needed).
+    Fields are decoded, not judged: `PeerTable.observe` (or `JoinDesks.observe`)
+    checks their shape. An IPv4 address is preferred to an IPv6 one (no scope
+    id is needed). A join port ("j") that is not a plain port number is
+    dropped, not the advert: the node is still a peer hint.
     """
     values = read_txt(text)
     if values is None or values.get("v") != FORMAT or "o" not in values or "d" not in values:
@@ -107,7 +127,31 @@ def read_advert(text: bytes, addresses: Sequence[str], port: int, seen: float) -
     if not usable:
         return None
     host = next((a for a in usable if "." in a), usable[0])
-    return Advert(values["o"], values["d"], host, port, seen)
+    join_port = read_port(values["j"]) if "j" in values else None
+    return Advert(values["o"], values["d"], host, port, seen, join_port)
+
+
+def host_addresses() -> list[str]:
+    """This host's IPv4 addresses but loopback ones, sorted (at most MAX_ADDRESSES).
+
+    Read with ifaddr, the library zeroconf's `InterfaceChoice.All` reads them
+    with. For a node that listens on every address: what its advert names.
+    """
+    found: set[ipaddress.IPv4Address] = set()
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and ip.is_IPv4:
+                address = ipaddress.IPv4Address(ip.ip)
+                if not address.is_loopback and normal_host(str(address)) is not None:
+                    found.add(address)
+    return [str(a) for a in sorted(found)][:MAX_ADDRESSES]
+
+
+def _addresses(values: Sequence[str], limit: int, what: str) -> list[str]:
+    hosts = [normal_host(ip) for ip in values[: limit + 1]]
+    if not 0 < len(hosts) <= limit or None in hosts:
+        raise ValueError(f"give 1 to {limit} {what} IP addresses, not names or wildcards")
+    return [h for h in hosts if h is not None]
 
 
 class Mdns:
@@ -115,29 +159,56 @@ class Mdns:
 
     def __init__(
         self,
-        office_id: str,
-        device_id: str,
-        port: int,
-        interfaces: Sequence[str],
+        office_id: str | None,
+        device_id: str | None,
+        port: int | None,
+        interfaces: Sequence[str] | None,
         on_advert: Callable[[Advert], None],
         clock: Callable[[], float] = time.monotonic,
         refresh: float = REFRESH,
         log: Callable[[str], None] | None = None,
+        *,
+        join_port: int | None = None,
+        addresses: Sequence[str] | None = None,
     ) -> None:
-        """`interfaces` are the IP addresses to bind and advertise: never "0.0.0.0" or "::"."""
-        if not is_id(office_id) or not is_id(device_id):
-            raise ValueError("office and device ids must be 32 lowercase hex digits")
-        if not is_port(port):
-            raise ValueError(f"port {port!r} is not from 1 to 65535")
-        hosts = [normal_host(ip) for ip in interfaces[: MAX_INTERFACES + 1]]
-        if not 0 < len(hosts) <= MAX_INTERFACES or None in hosts:
-            raise ValueError(f"give 1 to {MAX_INTERFACES} interface IP addresses, not wildcards")
+        """Set up; nothing is opened before `start()`.
+
+        `interfaces`: the IP addresses to bind mDNS to (never "0.0.0.0" or "::"),
+        or None for every interface of this host. `office_id` None takes the
+        adverts of every office (a new PC's search). `device_id` None advertises
+        nothing: then `port`, `join_port` and `addresses` must be None too.
+        `addresses`: what the advert names as this node's address (where it
+        listens); by default the interfaces, and required with `interfaces=None`.
+        """
+        if office_id is not None and not is_id(office_id):
+            raise ValueError("the office id must be 32 lowercase hex digits")
+        if device_id is None:
+            if port is not None or join_port is not None or addresses is not None:
+                raise ValueError("a node that does not advertise has no port or address to name")
+        else:
+            if office_id is None or not is_id(device_id):
+                raise ValueError("an advert needs office and device ids of 32 lowercase hex digits")
+            if not is_port(port):
+                raise ValueError(f"port {port!r} is not from 1 to 65535")
+            if join_port is not None and not is_port(join_port):
+                raise ValueError(f"join port {join_port!r} is not from 1 to 65535")
         if refresh <= 0:
             raise ValueError("refresh must be positive")
+        self.interfaces = (
+            None if interfaces is None else _addresses(interfaces, MAX_INTERFACES, "interface")
+        )
+        named = addresses if addresses is not None else interfaces
+        if device_id is not None and named is None:
+            raise ValueError("say which addresses to advertise when mDNS runs on every interface")
+        self.addresses = (
+            []
+            if device_id is None or named is None
+            else _addresses(named, MAX_ADDRESSES, "advertised")
+        )
         self.office_id = office_id
         self.device_id = device_id
         self.port = port
-        self.interfaces = [h for h in hosts if h is not None]
+        self.join_port = join_port
         self.stats = MdnsStats()
         self._on_advert = on_advert
         self._clock = clock
@@ -150,6 +221,11 @@ class Mdns:
         self._names: OrderedDict[str, None] = OrderedDict()
         self._name: str | None = None
         self._stopped = False
+
+    @property
+    def where(self) -> str:
+        """The interfaces mDNS runs on, for a log line."""
+        return ", ".join(self.interfaces) if self.interfaces else "every interface"
 
     @property
     def name(self) -> str | None:
@@ -165,15 +241,22 @@ class Mdns:
         """
         if self._zc is not None or self._stopped:
             raise RuntimeError("an Mdns can be started only once")
-        for ip in self.interfaces:  # before zeroconf, which leaks a socket when it fails
-            _check_local(ip)
-        self._zc = Zeroconf(interfaces=list(self.interfaces), use_asyncio=False)
+        if self.interfaces is None:
+            try:
+                self._zc = Zeroconf(
+                    interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only, use_asyncio=False
+                )
+            except RuntimeError as error:  # zeroconf found no IPv4 interface at all
+                raise OSError(errno.EADDRNOTAVAIL, f"no interface for mDNS: {error}") from None
+        else:
+            for ip in self.interfaces:  # before zeroconf, which leaks a socket when it fails
+                _check_local(ip)
+            self._zc = Zeroconf(interfaces=list(self.interfaces), use_asyncio=False)
         loop = self._zc.loop
         assert loop is not None  # Zeroconf's constructor started its thread and loop
         if not self._zc.engine.senders:  # zeroconf only logs an address it cannot bind
             self.stop()
-            where = ", ".join(self.interfaces)
-            raise OSError(errno.EADDRNOTAVAIL, f"cannot bind mDNS to {where}: not this host's")
+            raise OSError(errno.EADDRNOTAVAIL, f"cannot bind mDNS to {self.where}: not this host's")
         try:
             asyncio.run_coroutine_threadsafe(self._async_start(), loop).result(SETUP_TIMEOUT)
         except BaseException:
@@ -215,7 +298,8 @@ class Mdns:
     async def _async_start(self) -> None:
         assert self._zc is not None
         self._browser = AsyncServiceBrowser(self._zc, SERVICE, handlers=[self._on_change])
-        self._spawn(self._advertise(self._zc))
+        if self.device_id is not None:
+            self._spawn(self._advertise(self._zc, self.device_id))
         self._spawn(self._refresh_names())
 
     async def _async_stop(self) -> None:
@@ -233,15 +317,17 @@ class Mdns:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _advertise(self, zc: Zeroconf) -> None:
+    async def _advertise(self, zc: Zeroconf, device_id: str) -> None:
         """Register under our name, or the next suffix if it is taken (bounded)."""
-        addresses = [ipaddress.ip_address(ip).packed for ip in self.interfaces]
-        properties = {"o": self.office_id, "d": self.device_id, "v": FORMAT}
-        server = f"ov-{self.device_id[:12]}.local."
+        addresses = [ipaddress.ip_address(ip).packed for ip in self.addresses]
+        properties = {"o": self.office_id or "", "d": device_id, "v": FORMAT}
+        if self.join_port is not None:
+            properties["j"] = str(self.join_port)
+        server = f"ov-{device_id[:12]}.local."
         for attempt in range(NAME_TRIES):
             info = AsyncServiceInfo(
                 SERVICE,
-                instance_name(self.device_id, attempt),
+                instance_name(device_id, attempt),
                 port=self.port,
                 properties=properties,
                 server=server,
@@ -256,7 +342,7 @@ class Mdns:
                 self._log(f"mdns: cannot advertise: {error!r}")
                 return
             self._name = info.name
-            self._log(f"mdns: advertising {info.name} on {', '.join(self.interfaces)}")
+            self._log(f"mdns: advertising {info.name} on {self.where}")
             await announced
             return
         self._log(f"mdns: {NAME_TRIES} names taken; not advertising (browsing still)")
@@ -314,7 +400,7 @@ class Mdns:
         advert = read_advert(
             info.text or b"", info.parsed_addresses()[:MAX_ADDRESSES], info.port or 0, self._clock()
         )
-        if advert is None or advert.office_id != self.office_id:
+        if advert is None or self.office_id not in (None, advert.office_id):
             self.stats.dropped += 1
             self._names.pop(name, None)
             return

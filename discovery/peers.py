@@ -12,10 +12,16 @@ expires. A second advert for a known device id with another address
 replaces the first: the newest hint is tried, and the handshake tells a
 real peer from an impostor.
 
+An admin node's advert also names its join desk (the port where a new PC
+redeems an invite code). A new PC does not know its office yet, so
+`JoinDesks` keeps the desks of any office it hears of, checked for shape and
+bounded the same way; which desk really belongs to the office is proven later
+by the invite code's PAKE, never by the advert.
+
 Static peers (HOST:PORT given on the command line, for networks that block
 multicast) are parsed here too. This module does no I/O, reads no clock
-(time is passed in) and knows nothing of mDNS or crypto. A `PeerTable` is
-safe to share between the discovery thread and the node's loop.
+(time is passed in) and knows nothing of mDNS or crypto. A `PeerTable` and
+a `JoinDesks` are safe to share between the discovery thread and another.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ ID_HEX = 32  # a 128-bit office or device id, as lowercase hex
 MAX_HOST = 64  # longest IP literal we accept (IPv6 with a scope id)
 MAX_STATIC = 300  # longest HOST:PORT line we look at
 MAX_PEERS = 256
+MAX_DESKS = 16  # join desks a new PC keeps (any office): the first heard are kept
 TTL = 120.0  # seconds: a hint not observed again for this long is dropped
 _HEX = re.compile(r"[0-9a-f]{32}")
 _PORT = re.compile(r"[0-9]{1,5}")
@@ -44,6 +51,7 @@ class Advert:
     host: str
     port: int
     seen: float
+    join_port: int | None = None  # an admin node's join desk, if its advert names one
 
 
 @dataclass
@@ -64,6 +72,18 @@ def is_id(value: object) -> bool:
 def is_port(value: object) -> bool:
     """Whether `value` is a TCP port a peer can listen on (1..65535)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def read_port(text: str) -> int | None:
+    """A port written as canonical decimal ("8080"), or None for anything else.
+
+    "08080", "+80", " 80", "0x50", "0", "65536" and non-ASCII digits are all
+    None: a port from a record is taken only in the one form we write.
+    """
+    if _PORT.fullmatch(text) is None:
+        return None
+    port = int(text)
+    return port if is_port(port) and str(port) == text else None
 
 
 def normal_host(value: object) -> str | None:
@@ -116,7 +136,8 @@ class PeerTable:
             with self._lock:
                 self.stats.ignored += 1
             return False
-        fresh = replace(advert, host=host, seen=now)
+        join_port = advert.join_port if is_port(advert.join_port) else None
+        fresh = replace(advert, host=host, seen=now, join_port=join_port)
         with self._lock:
             self.stats.seen += 1
             old = self._adverts.pop(advert.device_id, None)
@@ -149,6 +170,64 @@ class PeerTable:
     def __len__(self) -> int:
         with self._lock:
             return len(self._adverts)
+
+
+class JoinDesks:
+    """The join desks a new PC has heard of, of any office: bounded, checked, first heard kept.
+
+    A desk is a (host, join port) pair from an advert that names one. A flood
+    of adverts cannot grow this past `max_desks`; it can crowd out the real
+    desks (then the join needs --peer), but never make the new PC trust one.
+    """
+
+    def __init__(self, max_desks: int = MAX_DESKS) -> None:
+        if max_desks < 1:
+            raise ValueError("max_desks must be positive")
+        self.max_desks = max_desks
+        self.stats = TableStats()
+        self._lock = threading.Lock()
+        self._desks: dict[tuple[str, int], Advert] = {}
+
+    def observe(self, advert: Advert) -> bool:
+        """Take in an advert; True if it names a join desk not heard of before."""
+        host = normal_host(advert.host)
+        join_port = advert.join_port
+        if (
+            join_port is None
+            or not is_port(join_port)
+            or not is_id(advert.office_id)
+            or not is_id(advert.device_id)
+            or not is_port(advert.port)
+            or host is None
+        ):
+            with self._lock:
+                self.stats.ignored += 1
+            return False
+        key = (host, join_port)
+        with self._lock:
+            if key in self._desks:
+                return False
+            if len(self._desks) >= self.max_desks:
+                self.stats.evicted += 1  # not kept: the table is full of earlier desks
+                return False
+            self.stats.seen += 1
+            self._desks[key] = replace(advert, host=host)
+        return True
+
+    def desks(self) -> list[Advert]:
+        """The desks heard of, in address order (IPv4 first), then by port."""
+        with self._lock:
+            found = list(self._desks.values())
+        return sorted(found, key=_desk_order)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._desks)
+
+
+def _desk_order(advert: Advert) -> tuple[int, bytes, int]:
+    ip = ipaddress.ip_address(advert.host)
+    return ip.version, ip.packed, advert.join_port or 0
 
 
 def parse_static(text: str) -> tuple[str, int]:

@@ -6,6 +6,7 @@ No I/O here; the keystore seals an `Identity`'s secrets, the store never sees th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from node import crypto, joining, tokens
@@ -24,7 +25,7 @@ class Identity:
     box: crypto.BoxKeyPair
     root: crypto.SigningKeyPair | None
 
-    @property
+    @functools.cached_property
     def device_id(self) -> bytes:
         return tokens.device_id_of(self.sign.public)
 

@@ -22,6 +22,7 @@ MAX_DEVICES = 4096
 MAX_BLOBS = 512
 MAX_IDS = 65_536
 MAX_TERM = 2**40  # terms rise by one per leader change: far beyond any real office
+MAX_CHECKPOINT = 256 * 1024  # a signed checkpoint (node/checkpoints.py) of MAX_DEVICES heads
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,16 @@ class Status:
     term: int
     leader: bytes  # device id, or b"" for none
     admin: bool  # I hold a valid admin capability (a candidate for leader)
+    checkpoint: bytes = b""  # id of the newest admin-signed checkpoint I hold, b"" for none
 
 
 @dataclass(frozen=True)
 class Envelopes:
     blobs: tuple[bytes, ...]
+    # Devices these were already sent to (by the sender or earlier forwarders): a receiver
+    # forwards only to its other peers. Only an optimisation: a peer left out by a lie or a
+    # lost frame is caught up by anti-entropy.
+    covered: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,14 @@ class Records:
     blobs: tuple[bytes, ...]
 
 
-Message = Status | Envelopes | RecordIds | WantRecords | Records
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """The newest checkpoint I hold (sent when a peer's Status names another)."""
+
+    blob: bytes
+
+
+Message = Status | Envelopes | RecordIds | WantRecords | Records | SignedCheckpoint
 
 
 # -- joining over the LAN (the enrollment endpoint of an admin node) ---------------------
@@ -161,13 +174,16 @@ def encode(message: Message) -> bytes:
             "term": message.term,
             "leader": message.leader,
             "admin": message.admin,
+            "checkpoint": message.checkpoint,
         }
     elif isinstance(message, Envelopes):
-        fields = {"t": "envelopes", "blobs": list(message.blobs)}
+        fields = {"t": "envelopes", "blobs": list(message.blobs), "covered": list(message.covered)}
     elif isinstance(message, Records):
         fields = {"t": "records", "blobs": list(message.blobs)}
     elif isinstance(message, RecordIds):
         fields = {"t": "record_ids", "ids": list(message.ids)}
+    elif isinstance(message, SignedCheckpoint):
+        fields = {"t": "checkpoint", "blob": message.blob}
     else:
         fields = {"t": "want_records", "ids": list(message.ids)}
     return codec.encode(fields)
@@ -180,7 +196,7 @@ def decode(frame: bytes) -> Message:
     f = Fields(codec.decode(frame), "message")
     kind = f.text("t", 16)
     if kind == "status":
-        f.exactly("t", "vector", "records", "record_count", "term", "leader", "admin")
+        f.exactly("t", "vector", "records", "record_count", "term", "leader", "admin", "checkpoint")
         vector = []
         for item in f.array("vector", MAX_DEVICES):
             if not isinstance(item, list) or len(item) != 2:
@@ -198,11 +214,20 @@ def decode(frame: bytes) -> Message:
         term, count = f.integer("term"), f.integer("record_count")
         if not 0 <= term <= MAX_TERM or count < 0:
             raise DecodeError("a malformed status")
-        return Status(tuple(vector), f.blob("records", 32), count, term, leader, admin)
-    if kind in ("envelopes", "records"):
+        checkpoint = f.blob("checkpoint", max_size=ID)
+        if checkpoint and len(checkpoint) != ID:
+            raise DecodeError("a malformed status")
+        return Status(tuple(vector), f.blob("records", 32), count, term, leader, admin, checkpoint)
+    if kind == "envelopes":
+        f.exactly("t", "blobs", "covered")
+        covered = tuple(_id(i) for i in f.array("covered", MAX_DEVICES))
+        return Envelopes(tuple(_blob(b) for b in f.array("blobs", MAX_BLOBS)), covered)
+    if kind == "records":
         f.exactly("t", "blobs")
-        blobs = tuple(_blob(b) for b in f.array("blobs", MAX_BLOBS))
-        return Envelopes(blobs) if kind == "envelopes" else Records(blobs)
+        return Records(tuple(_blob(b) for b in f.array("blobs", MAX_BLOBS)))
+    if kind == "checkpoint":
+        f.exactly("t", "blob")
+        return SignedCheckpoint(f.blob("blob", max_size=MAX_CHECKPOINT))
     if kind in ("record_ids", "want_records"):
         f.exactly("t", "ids")
         ids = tuple(_id(i) for i in f.array("ids", MAX_IDS))

@@ -12,6 +12,7 @@ It does not print or prompt: that is the CLI's job.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from node.errors import (
 from node.identity import Identity, capability, check_name, fingerprint, when
 from node.keystore import KdfProfile
 from node.membership import Member, Membership, fold
+from node.poke import POKE_META, poke
 from node.records import Enroll, Invite, Payload, Record, Revoke, RoleChange
 from node.store import Store
 from node.tokens import CLOCK_SKEW, Role
@@ -94,7 +96,17 @@ class Office:
         return tuple(self._blobs)
 
     def close(self) -> None:
+        """Close the store; if this program saved anything, wake the data dir's node."""
+        if self.store.commits:
+            self.wake_node()
         self.store.close()
+
+    def wake_node(self) -> None:
+        """Make the node running on this data dir (if any) pick up what was saved here now."""
+        with contextlib.suppress(StorageError):
+            port = self.store.get_meta(POKE_META)
+            if port:
+                poke(int.from_bytes(port, "big"))
 
     def __enter__(self) -> Office:
         return self

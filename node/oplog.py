@@ -66,6 +66,12 @@ class Judge:
             clients.setdefault(client_id_of(device), []).append(device)
         self.shared = {d for ds in clients.values() if len(ds) > 1 for d in ds}
 
+    def follow(self, state: State) -> None:
+        """Judge by a newer membership state from now on (facts of devices with no envelopes
+        judged yet may differ; the caller replays the log when any other fact changed)."""
+        self.state = state
+        self.__post_init__()
+
     def next_seq(self, author: bytes) -> int:
         return self.cursors.get(author, Cursor()).seq + 1
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from spake2 import SPAKE2_A, SPAKE2_B
-
 from node.errors import PeerError
 
 ID_CLIENT = b"OfficeVault join: new PC"
@@ -29,6 +27,9 @@ class Side:
     """One side of the exchange. `message` goes to the other side; `finish` takes its reply."""
 
     def __init__(self, secret: bytes, nameplate: int, server: bool) -> None:
+        # spake2 (and the cryptography library under it, ~7 MB) only when someone joins
+        from spake2 import SPAKE2_A, SPAKE2_B  # noqa: PLC0415
+
         password = nameplate.to_bytes(4, "big") + secret
         cls = SPAKE2_B if server else SPAKE2_A
         self._pake = cls(password, idA=ID_CLIENT, idB=ID_SERVER)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from crdt.errors import UpdateError
 from crdt.vaultdoc import VaultDoc
@@ -164,31 +164,37 @@ class Replica:
         if verdict.change is not None:
             self.deletes.update((d.client, d.clock, d.length) for d in verdict.change.deletes)
 
-    def store_incoming(self, env: Envelope) -> bool:
-        """Hold a peer's envelope in the op log; False if it was there already.
+    def hold(self, env: Envelope) -> bool:
+        """Put a peer's envelope in the op log (inside the caller's transaction); False if it
+        was there already.
 
         A different envelope under a sequence number already held is refused
         (an author signing two histories); so is one implausibly far ahead.
         """
         if env.seq > self.next_seq(env.author) + MAX_AHEAD:
             raise PeerError("an envelope too far ahead of its author's sequence")
-        held = self.store.envelope(env.author, env.seq)
-        if held is not None:
-            if held != env.blob:
-                raise PeerError("a second, different envelope with the same sequence number")
-            return False
-        with self.store.transaction():
-            self.store.add_envelope(env.author, env.seq, env.blob)
-        return True
+        if self.store.add_envelope(env.author, env.seq, env.blob):
+            return True
+        if self.store.envelope(env.author, env.seq) != env.blob:
+            raise PeerError("a second, different envelope with the same sequence number")
+        return False
 
 
-def judging_digest(state: State) -> bytes:
-    """A digest of every membership fact that judging envelopes depends on."""
+def judging_digest(state: State, authors: Collection[bytes] | None = None) -> bytes:
+    """A digest of every membership fact that judging envelopes depends on; with `authors`,
+    of those facts about these devices only (a verdict depends on its author's facts alone:
+    role, revocation cut-off, capability window, a shared client id)."""
+
+    def of(device: bytes) -> bool:
+        return authors is None or device in authors
+
     facts = {
-        "shared": sorted(Judge(state).shared),
-        "revoked": sorted([d, r.cutoff] for d, r in state.revoked.items()),
-        "roles": sorted([d, s, c, r] for d, log in state.role_log.items() for s, c, r in log),
-        "windows": sorted([d, *state.window(d)] for d in state.devices),
+        "shared": sorted(d for d in Judge(state).shared if of(d)),
+        "revoked": sorted([d, r.cutoff] for d, r in state.revoked.items() if of(d)),
+        "roles": sorted(
+            [d, s, c, r] for d, log in state.role_log.items() if of(d) for s, c, r in log
+        ),
+        "windows": sorted([d, *state.window(d)] for d in state.devices if of(d)),
     }
     return hashlib.sha256(json.dumps(facts, default=bytes.hex).encode()).digest()
 

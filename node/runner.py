@@ -13,24 +13,33 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import queue
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from node import messages
+from node import heap, messages
+from node.checkpoints import Shortfall
 from node.enrollment import Desk
-from node.errors import StorageError, UserError
+from node.errors import PeerError, StorageError, UserError
 from node.holdings import VaultHoldings
-from node.messages import Records
+from node.messages import JoinRefused, Records
+from node.poke import POKE_META, Waker
 from node.sync import HEARTBEAT, PRESENCE, Event, Send, SyncCore, batches
 from node.transport import Transport
 from node.vault import Vault
 
-REFRESH = 0.2  # seconds between looks at the store for a CLI's changes
+REFRESH = HEARTBEAT  # seconds between looks at the store when no CLI pokes us (node/poke.py)
+MAX_WAIT_MS = int(HEARTBEAT * 1000)
+TRIM_AFTER = 1 << 20  # bytes moved (in and out) after which a heartbeat trims the heap
 CUT_OFF_DELAY = 1.0  # seconds a revoked peer's link stays up to carry the news to it
-STATUS_EVERY = 2.0  # seconds between writes of the node's status for `officevault peers`
+STATUS_EVERY = 10.0  # the node's status for `officevault peers` is rewritten at least this often
 STATUS_META = "node_status"
+CHECKPOINT_EVERY = 10.0  # seconds between the leader's checkpoints (only when something changed)
+NOT_LEADER = "not the admin node"  # a join desk's answer while another admin PC leads
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,9 @@ class PeerAddress:
     host: str
     port: int
     device: bytes | None = None  # None: a static address whose device we will learn
+
+
+EVEN = Shortfall(0, 0, ())
 
 
 class Node:
@@ -56,19 +68,32 @@ class Node:
         self.me = vault.office.identity.device_id
         self.holdings = VaultHoldings(vault)
         self.core = SyncCore(self.me, self.holdings)
+        self.core.checkpoint = self.holdings.kept_checkpoint()
+        self._last_checkpoint = -CHECKPOINT_EVERY
+        self._forks: set[bytes] = set()  # devices already reported as equivocating
         box = vault.office.identity.box
         admin = self.holdings.is_admin()
         self.transport = Transport(box.secret, box.public, self._allow, self._active, host, port,
                                    join_port=join_port if admin else None)  # fmt: skip
         self.desk = Desk(vault.office, self.transport.port, log=log) if admin else None
         self._addresses: set[PeerAddress] = set()
-        self._last_refresh = 0.0
-        self._last_status = -STATUS_EVERY
+        self.wall: Callable[[], float] = time.time
+        # checkpoints are signed and judged by this clock, even if it is replaced later
+        self.holdings.wall = lambda: self.wall()  # noqa: PLW0108
+        # Heartbeats fall on the same wall-clock slots on every PC, so the frames of a round
+        # arrive together and wake each node a few times, not once per peer.
+        self._next_beat = clock()  # the first step beats at once
+        self.waker = Waker()
+        self._moved = TRIM_AFTER + 1  # bytes received since the heap was last trimmed
+        for sock in self.waker.sockets():
+            self.transport.watch(sock)
+        with contextlib.suppress(StorageError), vault.office.store.transaction(durable=False):
+            vault.office.store.set_meta(POKE_META, self.waker.port.to_bytes(2, "big"))
+        self._written: tuple[float, str] | None = None  # (when, what) status was last written
         self.revoked = False  # set when this device learns of its own revocation
         self._known_revoked = set(vault.office.membership.state.revoked)
         self._offered: queue.SimpleQueue[PeerAddress] = queue.SimpleQueue()
         self._doomed: dict[bytes, float] = {}  # revoked peers, cut off at the given time
-        self.wall: Callable[[], float] = time.time
 
     @property
     def port(self) -> int:
@@ -78,6 +103,11 @@ class Node:
     def offer_peer(self, address: PeerAddress) -> None:
         """Hand over a peer found on another thread (discovery); the loop links it."""
         self._offered.put(address)
+        self.waker.wake()
+
+    def wake(self) -> None:
+        """Make the loop look at its store, stop request and offered peers now (any thread)."""
+        self.waker.wake()
 
     def add_peer(self, address: PeerAddress) -> None:
         """Link to a peer (a device from discovery, or a static address)."""
@@ -111,43 +141,72 @@ class Node:
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, should_stop: Callable[[], bool], max_seconds: float | None = None) -> None:
-        """Run until `should_stop()` says so (checked at least every 100 ms), or until revoked."""
+        """Run until `should_stop()` says so, or until revoked. It is asked after every wake-up:
+        at least every heartbeat, and at once after `wake()` or a signal (on the main thread,
+        the waker is the signal wakeup fd while this runs)."""
         start = self.clock()
-        while not should_stop() and not self.revoked:
-            if max_seconds is not None and self.clock() - start > max_seconds:
-                break
-            self.step(100)
+        on_main = threading.current_thread() is threading.main_thread()
+        previous = signal.set_wakeup_fd(self.waker.signal_fd) if on_main else -1
+        try:
+            while not should_stop() and not self.revoked:
+                if max_seconds is not None and self.clock() - start > max_seconds:
+                    break
+                self.step(MAX_WAIT_MS)
+        finally:
+            if on_main:
+                signal.set_wakeup_fd(previous)
 
-    def step(self, timeout_ms: int = 100) -> None:
-        self.holdings.changed()  # the store may have changed under us (a CLI, our own writes)
+    def step(self, timeout_ms: int = MAX_WAIT_MS) -> None:
+        """Wait for frames (until the next chore is due, at most `timeout_ms`), handle them,
+        and do what is due: on a heartbeat, the protocol's tick and the chores."""
+        now = self.clock()
+        due = min([self._next_beat, *self._doomed.values()])
+        frames = self.transport.poll(max(0, min(timeout_ms, math.ceil((due - now) * 1000))))
+        now = self.clock()
+        for device, frame in frames:
+            self._send(self.core.receive(device, frame, now))
+            self._moved += len(frame)
+        self._serve_joins()
+        beat = now >= self._next_beat
+        if beat:
+            self._next_beat = now + HEARTBEAT - self.wall() % HEARTBEAT
+            if self._next_beat < now + HEARTBEAT / 2:  # woke just before the slot
+                self._next_beat += HEARTBEAT
+        if self.transport.woken or beat:
+            self.transport.woken = False
+            self.waker.drain()
+            self._take_offered()
+            self._refresh(now)
+        self._check_revocations(now)
+        if beat:
+            self.transport.reopen_silent(time.monotonic(), PRESENCE + HEARTBEAT)
+            self._send(self.core.tick(now))
+            self._leader_chores(now)
+            self._check_forks()
+            self._write_status(now)
+            if self._moved + self.transport.stats["sent_bytes"] > TRIM_AFTER:
+                self._moved = self.transport.stats["sent_bytes"] = 0
+                heap.trim()
+        self._report(self.core.events)
+        self.core.events.clear()
+
+    def _take_offered(self) -> None:
         for _ in range(64):
             try:
                 self.add_peer(self._offered.get_nowait())
             except queue.Empty:
                 break
-        for device, frame in self.transport.poll(timeout_ms):
-            self._send(self.core.receive(device, frame, self.clock()))
-        self._serve_joins()
-        now = self.clock()
-        self.transport.reopen_silent(time.monotonic(), PRESENCE + HEARTBEAT)
-        self._send(self.core.tick(now))
-        if now - self._last_refresh >= REFRESH:
-            self._last_refresh = now
-            self._refresh(now)
-        self._check_revocations(now)
-        self._leader_chores()
-        if now - self._last_status >= STATUS_EVERY:
-            self._last_status = now
-            self._write_status(now)
-        self._report(self.core.events)
-        self.core.events.clear()
 
     def _serve_joins(self) -> None:
         requests, self.transport.join_requests = self.transport.join_requests, []
         for address, frame in requests:
             if self.desk is None:
                 continue
-            reply = self.desk.handle(frame, int(self.wall()))
+            if self.core.leader != self.me:
+                # only the elected admin node enrols, so two admin PCs never redeem one invite
+                reply = messages.encode_join(JoinRefused(NOT_LEADER))
+            else:
+                reply = self.desk.handle(frame, int(self.wall()))
             self.transport.reply_join(address, reply)
 
     @property
@@ -158,16 +217,25 @@ class Node:
         self._send(self.core.local(list(blobs), self.clock()))
 
     def _refresh(self, now: float) -> None:
+        """Pick up what a CLI saved in this data dir (records too) and push it."""
+        count = len(self.vault.office.blobs)
         fresh = self.vault.refresh()
         if fresh:
             self.holdings.changed()
             self._send(self.core.local(fresh, now))
+        if len(self.vault.office.blobs) != count:  # new records: tell everyone at once
+            self._send(self.core.announce(now))
 
-    def _leader_chores(self) -> None:
-        """The elected admin node rotates the vault key when the newest one was sealed to a
-        device revoked since (two admins acted at once); the revoking admin already
-        rotated for its own revocations."""
-        if self.core.leader != self.me or not self.vault.office.membership.state.needs_rotation():
+    def _leader_chores(self, now: float) -> None:
+        """The elected admin node signs checkpoints, and rotates the vault key when the newest
+        one was sealed to a device revoked since (two admins acted at once); the revoking
+        admin already rotated for its own revocations."""
+        if self.core.leader != self.me:
+            return
+        if now - self._last_checkpoint >= CHECKPOINT_EVERY:
+            self._last_checkpoint = now
+            self._checkpoint()
+        if not self.vault.office.membership.state.needs_rotation():
             return
         office = self.vault.office
         try:
@@ -176,6 +244,26 @@ class Node:
             self.log(f"could not rotate the vault key: {exc}")
             return
         self.log("rotated the vault key (the newest one reached a revoked device)")
+
+    def _checkpoint(self) -> None:
+        """Sign a checkpoint of what this node holds, unless the newest one says the same."""
+        held = self.core.checkpoint
+        if held is not None and held.signer == self.me and self.core.shortfall() == EVEN:
+            same = {(d, s) for d, s, _ in held.heads} == set(self.holdings.vector().items())
+            if same and held.record_count == len(self.holdings.record_ids()):
+                return
+        try:
+            self.core.adopt(self.holdings.sign_checkpoint(self.core.term))
+        except (PeerError, StorageError) as exc:
+            self.log(f"could not sign a checkpoint: {exc}")
+
+    def _check_forks(self) -> None:
+        """Report, once per device, an envelope that the newest checkpoint contradicts."""
+        short = self.core.shortfall()
+        for device in sorted(set(short.forks if short else ()) - self._forks):
+            self._forks.add(device)
+            self.log(f"device {self._name(device)} signed two different changes with one "
+                     "number; the admin node's checkpoint names the other one")  # fmt: skip
 
     def _check_revocations(self, now: float) -> None:
         """Act on revocations as soon as the membership shows them (from a CLI or a peer).
@@ -219,12 +307,34 @@ class Node:
             "leader": self.core.leader.hex(),
             "term": self.core.term,
             "peers": peers,
+            "checkpoint": self._checkpoint_status(),
+        }
+
+    def _checkpoint_status(self) -> dict[str, object] | None:
+        checkpoint, short = self.core.checkpoint, self.core.shortfall()
+        if checkpoint is None or short is None:
+            return None
+        return {
+            "signer": checkpoint.signer.hex(),
+            "at": checkpoint.at,
+            "missing_changes": short.envelopes,
+            "missing_records": short.records,
+            "forks": [d.hex() for d in short.forks],
         }
 
     def _write_status(self, now: float) -> None:
-        data = json.dumps(self.status(now), sort_keys=True).encode()
+        """Keep the status `officevault peers` reads: when it changed, and every STATUS_EVERY."""
+        status = self.status(now)
+        at = status.pop("at")
+        text = json.dumps(status, sort_keys=True)
+        if self._written is not None:
+            when, written = self._written
+            if written == text and now - when < STATUS_EVERY:
+                return
+        self._written = (now, text)
+        data = json.dumps({**status, "at": at}, sort_keys=True).encode()
         store = self.vault.office.store
-        with contextlib.suppress(StorageError), store.transaction():
+        with contextlib.suppress(StorageError), store.transaction(durable=False):
             store.set_meta(STATUS_META, data)
 
     def _send(self, sends: list[Send]) -> None:
@@ -244,6 +354,8 @@ class Node:
                 self.log(f"received {event.detail} from {who}")
             elif event.kind == "refused":
                 self.log(f"refused from {who}: {event.detail}")
+            elif event.kind == "checkpoint":
+                self.log(f"checkpoint of {self._name(bytes.fromhex(event.detail))} from {who}")
 
     def _name(self, device: bytes) -> str:
         if not device:
@@ -254,3 +366,4 @@ class Node:
 
     def close(self) -> None:
         self.transport.close()
+        self.waker.close()

@@ -51,6 +51,8 @@ class Store:
     def __init__(self, conn: Any, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self.commits = 0  # transactions this connection committed (caches key on it)
+        self._durable = True  # synchronous = FULL, as _key_and_configure sets it
 
     @classmethod
     def open(cls, path: Path, key: bytes, create: bool = False) -> Store:
@@ -87,9 +89,20 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One durable unit: all of it is on disk when this exits, or none of it."""
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        """One atomic unit: all of it is saved when this exits, or none of it.
+
+        durable (the default): on disk when this returns (WAL, synchronous=FULL), for
+        anything a user is told is saved. durable=False skips the wait for the disk
+        (synchronous=NORMAL): still atomic and safe from a killed process, but a power
+        cut may lose the last such commits. Only for what can be had again: envelopes
+        and records a peer holds durably (anti-entropy fetches them again), caches,
+        the node's status.
+        """
         try:
+            if durable != self._durable:  # the mode stays until a transaction wants the other
+                self._conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -97,6 +110,7 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self.commits += 1
         except sqlcipher3.Error as exc:
             raise StorageError(f"could not save to the vault database {self.path}: {exc}") from None
 
@@ -143,10 +157,11 @@ class Store:
         rows = self._query("SELECT blob FROM envelopes WHERE author = ? AND seq = ?", (author, seq))
         return bytes(rows[0][0]) if rows else None
 
-    def envelopes_since(self, author: bytes, seq: int) -> list[tuple[int, bytes]]:
+    def envelopes_since(self, author: bytes, seq: int, limit: int = -1) -> list[tuple[int, bytes]]:
+        """The author's envelopes after `seq`, in order (at most `limit`; -1: all)."""
         rows = self._query(
-            "SELECT seq, blob FROM envelopes WHERE author = ? AND seq > ? ORDER BY seq",
-            (author, seq),
+            "SELECT seq, blob FROM envelopes WHERE author = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (author, seq, limit),
         )
         return [(int(s), bytes(b)) for s, b in rows]
 
@@ -177,8 +192,12 @@ class Store:
         return {str(k): str(v) for k, v in self._query("SELECT version, fields FROM plain")}
 
     def put_plain(self, rows: Iterable[tuple[str, str]]) -> None:
-        for row in rows:
-            self._query("INSERT OR REPLACE INTO plain (version, fields) VALUES (?, ?)", row)
+        try:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO plain (version, fields) VALUES (?, ?)", rows
+            )
+        except sqlcipher3.Error as exc:
+            raise StorageError(f"could not save to the vault database {self.path}: {exc}") from None
 
     def drop_plain(self, versions: Iterable[str]) -> None:
         for version in versions:

@@ -12,13 +12,23 @@ sends what comes back. That lets tests run many nodes in one process.
   an envelope waits until its author's enrolment is known.
 - Push: a new envelope (made here, or newly stored from a peer) goes to every
   online peer at once; each receiver forwards only what it newly stored, so a
-  change reaches peers that are not directly connected, once per node.
-- Presence: a peer is online while its Status keeps arriving (PRESENCE).
+  change reaches peers that are not directly connected, once per node. The
+  push names the devices it was already sent to ("covered"), and a receiver
+  forwards only to its peers outside that set: in a fully linked office
+  nobody forwards, and a lie or a lost frame costs only an anti-entropy round.
+- Presence: a peer is online while its Status keeps arriving (PRESENCE). A
+  Status identical to the last one answered, while ours is unchanged too, only
+  refreshes presence (no decode, no work); it is answered again after
+  REANSWER seconds, in case what we pushed in answer was lost.
 - Leader: among online devices holding an admin capability (this one
   included), the lowest device id leads; the term rises whenever the leader
   this node sees changes, and never goes below a term heard from a peer. A
   healed partition sees one set of online admins, hence one leader. Safety
   never depends on the leader; only who does the leader's chores does.
+- Checkpoints: each Status names the newest admin-signed checkpoint held
+  (node/checkpoints.py); a peer naming another is sent ours, and a receiver
+  keeps it only if it verifies and is newer. It is the floor a node measures
+  itself against (`shortfall`); an older one, replayed, changes nothing.
 """
 
 from __future__ import annotations
@@ -30,11 +40,24 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from node import messages
+from node.checkpoints import Checkpoint, Shortfall, newer, records_digest
 from node.errors import DecodeError, PeerError
-from node.messages import Envelopes, Message, RecordIds, Records, Status, WantRecords
+from node.messages import (
+    Envelopes,
+    Message,
+    RecordIds,
+    Records,
+    SignedCheckpoint,
+    Status,
+    WantRecords,
+)
 
-HEARTBEAT = 1.0
-PRESENCE = 3.5
+# Seconds. Heartbeats carry presence and anti-entropy; changes travel by push, at once, so
+# these set only how soon a silent peer counts as gone and a lost push is repaired. Every
+# node sends every peer one per HEARTBEAT: 30 PCs make ~300 small frames a second in all.
+HEARTBEAT = 3.0
+PRESENCE = 8.0  # a peer is online while its last frame is younger than this
+REANSWER = 3 * HEARTBEAT
 PUSH_BATCH = 256  # envelopes per anti-entropy message
 MAX_BATCH_BYTES = 3 * 1024 * 1024
 
@@ -50,6 +73,9 @@ class Holdings(Protocol):
     def take_records(self, blobs: Iterable[bytes]) -> bool: ...
     def is_admin(self) -> bool: ...
     def admin_device(self, device: bytes) -> bool: ...
+    def checkpoint_from(self, blob: bytes) -> Checkpoint: ...  # verified, or PeerError
+    def keep_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+    def shortfall(self, checkpoint: Checkpoint) -> Shortfall: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +86,7 @@ class Send:
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # online, offline, leader, received, refused
+    kind: str  # online, offline, leader, received, refused, checkpoint
     peer: bytes = b""
     detail: str = ""
 
@@ -70,6 +96,7 @@ class PeerState:
     last_seen: float | None = None
     status: Status | None = None
     sent_status: float = -1e18
+    answered: tuple[bytes, bytes, float] | None = None  # (their Status, ours, when) last answered
 
 
 @dataclass
@@ -79,6 +106,7 @@ class SyncCore:
     peers: dict[bytes, PeerState] = field(default_factory=dict)
     term: int = 0
     leader: bytes = b""
+    checkpoint: Checkpoint | None = None  # the newest verified one held
     events: list[Event] = field(default_factory=list)
     stats: Counter[str] = field(default_factory=Counter)
     _last_status: tuple[Status, bytes] | None = None
@@ -92,14 +120,18 @@ class SyncCore:
 
     def receive(self, peer: bytes, frame: bytes, now: float) -> list[Send]:
         """One frame from an authenticated peer. Bad frames are dropped and counted."""
+        state = self.peers.setdefault(peer, PeerState())
+        was_online = self._online(state, now)
+        if was_online and self._answered_already(state, frame, now):
+            state.last_seen = now
+            self.stats["in_Status_same"] += 1
+            return []
         try:
             message = messages.decode(frame)
         except DecodeError:
             self.stats["bad_frames"] += 1
             return []
         self.stats[f"in_{type(message).__name__}"] += 1
-        state = self.peers.setdefault(peer, PeerState())
-        was_online = self._online(state, now)
         state.last_seen = now
         out: list[Send] = []
         if not was_online:
@@ -110,7 +142,10 @@ class SyncCore:
         except PeerError as exc:
             self.stats["refused"] += 1
             self.events.append(Event("refused", peer, str(exc)))
-        self._elect(now)
+        if isinstance(message, Status):
+            state.answered = (frame, self._status_frame(), now)
+        if not was_online or isinstance(message, Status | Records):  # what an election reads
+            self._elect(now)
         return out
 
     def tick(self, now: float) -> list[Send]:
@@ -120,22 +155,43 @@ class SyncCore:
             if state.status is not None and not self._online(state, now):
                 self.events.append(Event("offline", peer))
                 state.status = None
-            if now - state.sent_status >= HEARTBEAT:
+            if now - state.sent_status >= HEARTBEAT * 0.75:  # ticks may come a little early
                 out.append(self._status_to(peer, now))
         self._elect(now)
         return out
 
-    def local(self, blobs: list[bytes], now: float, source: bytes = b"") -> list[Send]:
-        """New envelopes held here (made here, or newly stored): push them to online peers."""
+    def local(
+        self, blobs: list[bytes], now: float, source: bytes = b"", covered: Iterable[bytes] = ()
+    ) -> list[Send]:
+        """New envelopes held here (made here, or newly stored): push them to online peers
+        that have not been sent them yet (`covered`: by whoever sent them to us)."""
         if not blobs:
             return []
-        out = []
-        for peer, state in self.peers.items():
-            if peer != source and self._online(state, now):
-                out += [Send(peer, messages.encode(Envelopes(b))) for b in batches(blobs)]
-        return out
+        skip = {self.me, source, *covered}
+        targets = [p for p, s in self.peers.items() if p not in skip and self._online(s, now)]
+        if not targets:
+            return []
+        told = tuple(sorted((skip | set(targets)) - {b""}))[: messages.MAX_DEVICES]
+        frames = [messages.encode(Envelopes(b, told)) for b in batches(blobs)]
+        return [Send(peer, frame) for peer in targets for frame in frames]
+
+    def announce(self, now: float) -> list[Send]:
+        """Our Status to every online peer now (news that must not wait for a heartbeat)."""
+        return [self._status_to(p, now) for p in self.online(now)]
+
+    def adopt(self, checkpoint: Checkpoint) -> bool:
+        """Keep `checkpoint` (verified; ours or a peer's) if it is newer than the one held."""
+        if not newer(self.checkpoint, checkpoint):
+            return False
+        self.checkpoint = checkpoint
+        self.holdings.keep_checkpoint(checkpoint)
+        return True
 
     # -- reading -----------------------------------------------------------------
+    def shortfall(self) -> Shortfall | None:
+        """What this node lacks of the newest checkpoint it holds (None: no checkpoint yet)."""
+        return None if self.checkpoint is None else self.holdings.shortfall(self.checkpoint)
+
     def online(self, now: float) -> list[bytes]:
         return sorted(p for p, s in self.peers.items() if self._online(s, now))
 
@@ -165,17 +221,28 @@ class SyncCore:
             term=self.term,
             leader=self.leader,
             admin=self.holdings.is_admin(),
+            checkpoint=self._checkpoint_id(),
         )
         if self._last_status is None or self._last_status[0] != status:
             self._last_status = (status, messages.encode(status))
         return self._last_status[1]
 
+    def _checkpoint_id(self) -> bytes:
+        return b"" if self.checkpoint is None else checkpoint_id(self.checkpoint)
+
     def _records_digest(self) -> tuple[int, bytes]:
         """(count, digest) of the record ids held; the set only grows, so count keys it."""
         ids = self.holdings.record_ids()
         if self._digest_of is None or self._digest_of[0] != len(ids):
-            self._digest_of = (len(ids), _digest(ids))
+            self._digest_of = (len(ids), records_digest(ids))
         return self._digest_of
+
+    def _answered_already(self, state: PeerState, frame: bytes, now: float) -> bool:
+        """Is `frame` the Status we last answered, with ours unchanged since, recently?"""
+        if state.answered is None:
+            return False
+        theirs, ours, when = state.answered
+        return frame == theirs and now - when < REANSWER and ours == self._status_frame()
 
     def _handle(self, peer: bytes, state: PeerState, message: Message, now: float) -> list[Send]:
         if isinstance(message, Status):
@@ -187,7 +254,7 @@ class SyncCore:
             self.stats["envelopes_new"] += len(fresh)
             if fresh:
                 self.events.append(Event("received", peer, str(len(fresh))))
-            return self.local(fresh, now, source=peer)
+            return self.local(fresh, now, source=peer, covered=message.covered)
         if isinstance(message, RecordIds):
             mine = self.holdings.record_ids()
             theirs = set(message.ids)
@@ -200,6 +267,11 @@ class SyncCore:
             if missing_here:
                 out.append(Send(peer, messages.encode(WantRecords(tuple(missing_here)))))
             return out
+        if isinstance(message, SignedCheckpoint):
+            checkpoint = self.holdings.checkpoint_from(message.blob)
+            if self.adopt(checkpoint):
+                self.events.append(Event("checkpoint", peer, checkpoint.signer.hex()))
+            return []
         if isinstance(message, WantRecords):
             blobs = self.holdings.record_blobs(message.ids)
             return [Send(peer, messages.encode(Records(b))) for b in batches(blobs)]
@@ -207,12 +279,14 @@ class SyncCore:
             if self.holdings.take_records(message.blobs):
                 self.events.append(Event("received", peer, "membership"))
                 # tell everyone at once: a revocation must travel in one gossip round
-                return [self._status_to(p, now) for p in self.online(now)]
+                return self.announce(now)
             return []
         return []
 
     def _answer_status(self, peer: bytes, status: Status) -> list[Send]:
         out = []
+        if self.checkpoint is not None and status.checkpoint != self._checkpoint_id():
+            out.append(Send(peer, messages.encode(SignedCheckpoint(self.checkpoint.blob))))
         if status.records != self._records_digest()[1]:
             ids = self.holdings.record_ids()
             out.append(Send(peer, messages.encode(RecordIds(tuple(sorted(ids))))))
@@ -245,11 +319,9 @@ class SyncCore:
             self.events.append(Event("leader", leader, str(self.term)))
 
 
-def _digest(ids: Iterable[bytes]) -> bytes:
-    h = hashlib.sha256()
-    for record_id in sorted(ids):
-        h.update(record_id)
-    return h.digest()
+def checkpoint_id(checkpoint: Checkpoint) -> bytes:
+    """What a Status names a checkpoint by."""
+    return hashlib.blake2b(checkpoint.blob, digest_size=messages.ID).digest()
 
 
 def batches(blobs: list[bytes]) -> Iterable[tuple[bytes, ...]]:

@@ -18,6 +18,7 @@ frame (anti-entropy resends what matters).
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -74,11 +75,14 @@ class Transport:
         else:
             self.port = self._router.bind_to_random_port(f"tcp://{self.host}")
         self._dealers: dict[Link, zmq.Socket[bytes]] = {}
+        self._links: dict[zmq.Socket[bytes], Link] = {}  # the other way round
         self._good: set[Link] = set()  # links whose handshake succeeded (a frame came back)
         self._keys: dict[Link, bytes] = {}  # the server key each link expects
         self._heard: dict[Link, float] = {}  # when each link last delivered a frame
         self._routes: dict[bytes, bytes] = {}  # device id -> ROUTER routing id
         self._poller = zmq.Poller()
+        self._watched: set[int] = set()
+        self.woken = False  # a watched socket was readable (reset by the caller)
         self._poller.register(self._zap, zmq.POLLIN)
         self._poller.register(self._router, zmq.POLLIN)
         self.join_requests: list[tuple[bytes, bytes]] = []  # (return address, frame)
@@ -117,6 +121,7 @@ class Transport:
         dealer.reconnect_ivl_max = 5000
         dealer.connect(f"tcp://{_bracket(host)}:{port}")
         self._dealers[link] = dealer
+        self._links[dealer] = link
         self._keys[link] = server_key
         self._poller.register(dealer, zmq.POLLIN)
 
@@ -127,6 +132,7 @@ class Transport:
 
     def _close(self, link: Link) -> None:
         dealer = self._dealers.pop(link)
+        self._links.pop(dealer, None)
         self._good.discard(link)
         self._keys.pop(link, None)
         self._heard.pop(link, None)
@@ -150,6 +156,7 @@ class Transport:
             with contextlib.suppress(zmq.ZMQError):
                 self._dealers[link].send(frame, zmq.NOBLOCK)
                 sent = True
+        self.stats["sent_bytes"] += len(frame)
         route = self._routes.get(device)
         if not sent and route is not None:
             with contextlib.suppress(zmq.ZMQError):
@@ -168,11 +175,18 @@ class Transport:
             self.connect(link.device, link.host, link.port, key)
             self.stats["reopened_links"] += 1
 
+    def watch(self, sock: socket.socket) -> None:
+        """Also wake `poll` when `sock` (not a zmq socket) is readable; `woken` tells."""
+        self._watched.add(sock.fileno())
+        self._poller.register(sock.fileno(), zmq.POLLIN)  # the poller answers with the fd
+
     def poll(self, timeout_ms: int) -> list[tuple[bytes, bytes]]:
         """Wait up to `timeout_ms` and return (device id, frame) pairs that arrived."""
         out: list[tuple[bytes, bytes]] = []
         for sock, _ in self._poller.poll(timeout_ms):
-            if sock is self._zap:
+            if sock in self._watched:
+                self.woken = True
+            elif sock is self._zap:
                 self._answer_zap()
             elif sock is self._join:
                 self._drain_join()
@@ -237,7 +251,7 @@ class Transport:
                 out.append((device, parts[1].bytes))
 
     def _drain_dealer(self, sock: zmq.Socket[bytes], out: list[tuple[bytes, bytes]]) -> None:
-        link = next((k for k, s in self._dealers.items() if s is sock), None)
+        link = self._links.get(sock)
         for _ in range(256):
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)

@@ -178,13 +178,21 @@ class Vault:
         membership = self.office.membership
         if membership is self._membership:
             return []
-        if judging_digest(membership.state) != self._replica.digest:
-            self._rebuild()
-            return []
+        digest = judging_digest(membership.state)
+        if digest != self._replica.digest:
+            # Replay only if a fact about a device whose envelopes were judged changed (a
+            # revocation, a role change); a new device (an enrolment) changes no verdict.
+            judged = set(self._replica.judge.cursors)
+            old = judging_digest(self._membership.state, judged)
+            if judging_digest(membership.state, judged) != old:
+                self._rebuild()
+                return []
+            self._replica.digest = digest
         self._membership = membership
         vaultkeys.wipe_ring(self._ring)
         self._ring = self.office.key_ring()
-        self._replica.state = self._replica.judge.state = membership.state
+        self._replica.state = membership.state
+        self._replica.judge.follow(membership.state)
         applied = self._replica.catch_up()
         self._flush_plain_now()
         return applied
@@ -251,7 +259,8 @@ class Vault:
 
     def _flush_plain_now(self) -> None:
         if self._new_plain or self._dropped:
-            with self.office.store.transaction():
+            # a cache, rebuilt if lost; but a purge's removal from it must stick
+            with self.office.store.transaction(durable=bool(self._dropped)):
                 self._flush_plain()
 
     def _flush_plain(self) -> None:
@@ -514,16 +523,27 @@ class Vault:
         """(new to this PC, its verdict if judged now) for a peer's envelope."""
         self._sync()
         env = self._replica.verified(blob)
-        if not self._replica.store_incoming(env):
-            return False, None
+        applying = False
+        try:
+            # One commit for the envelope, what it let through and the cache; no wait for
+            # the disk: its author holds it durably, and anti-entropy brings it again.
+            with self.office.store.transaction(durable=False):
+                if not self._replica.hold(env):
+                    return False, None
+                applying = True
+                verdicts = self._replica.catch_up([env.author], known=env)
+                self._flush_plain()
+        except BaseException:
+            if applying:  # the document may hold what the store does not
+                self._recover()
+            raise
         mine: Verdict | None = None
         touched: list[str] = []
-        for verdict in self._replica.catch_up([env.author], known=env):
+        for verdict in verdicts:
             if verdict.change is not None:
                 touched += [v.entry.hex() for v in verdict.versions]
             if verdict.envelope.seq == env.seq:
                 mine = verdict
-        self._flush_plain_now()
         if touched:
             self._tell(Change(tuple(sorted(set(touched))), self._user_of(env.author), False))
         return True, mine

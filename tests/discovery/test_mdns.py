@@ -1,5 +1,8 @@
 """mDNS discovery, live on a private network: nodes find each other, and forged,
 flooding or malformed records change nothing but hints (SECURITY_TESTS 18, 21).
+An admin node's advert names its join desk; a new PC's search advertises
+nothing and hears the desks of any office; mDNS on every interface is tried
+only inside a namespace of our own, where every interface is its loopback.
 
 Network rule: this file sends mDNS only where no other machine can hear it.
 When it runs as root with `ip netns`, each live test makes its own network
@@ -9,7 +12,8 @@ deletes it afterwards; otherwise it uses this host's loopback, bound to
 OFFICEVAULT_MDNS_NET=netns|loopback forces one of the two. Every wait is a
 poll of at most a few seconds; every Mdns and Zeroconf made here is closed.
 
-The TXT parser is tested without any network, as byte literals.
+The TXT parser is tested without any network, as byte literals, the join
+port ("j") with every hostile form we could think of.
 """
 
 from __future__ import annotations
@@ -36,11 +40,12 @@ from discovery.mdns import (
     NAME_TRIES,
     SERVICE,
     Mdns,
+    host_addresses,
     instance_name,
     read_advert,
     read_txt,
 )
-from discovery.peers import Advert, PeerTable
+from discovery.peers import Advert, JoinDesks, PeerTable
 
 OFFICE = "0f" * 16
 OTHER_OFFICE = "1e" * 16
@@ -124,6 +129,56 @@ def test_the_advert_takes_a_usable_address(addresses: list[str], host: str | Non
     assert (advert.host if advert else None) == host
 
 
+def test_an_admin_adverts_join_port_is_read() -> None:
+    advert = read_advert(GOOD + txt(b"j=5001"), [LOOPBACK], 4000, 1.0)
+    assert advert is not None
+    assert (advert.port, advert.join_port) == (4000, 5001)
+
+
+def test_an_advert_without_a_join_port_has_none() -> None:
+    advert = read_advert(GOOD, [LOOPBACK], 4000, 1.0)
+    assert advert is not None
+    assert advert.join_port is None
+
+
+HOSTILE_JOIN_PORTS = {
+    "not a number": b"j=desk",
+    "empty": b"j=",
+    "no value at all": b"j",
+    "zero": b"j=0",
+    "one past the top": b"j=65536",
+    "out of range and long": b"j=99999999999999999999",
+    "negative": b"j=-5001",
+    "a plus sign": b"j=+5001",
+    "a leading zero": b"j=05001",
+    "a space": b"j= 5001",
+    "hex": b"j=0x1389",
+    "a NUL after the digits": b"j=5001\x00",
+    "full-width digits": "j=\uff15\uff10\uff10\uff11".encode(),
+    "over 64 bytes": b"j=" + b"5" * (MAX_TXT_VALUE + 1),
+    "upper-case key": b"J=5001",
+}
+
+
+@pytest.mark.parametrize("item", HOSTILE_JOIN_PORTS.values(), ids=HOSTILE_JOIN_PORTS.keys())
+def test_a_hostile_join_port_is_dropped_but_the_peer_hint_stays(item: bytes) -> None:
+    """A node that names a bad join desk is still a peer: only the "j" value goes."""
+    advert = read_advert(GOOD + txt(item), [LOOPBACK], 4000, 1.0)
+    assert advert is not None
+    assert (advert.device_id, advert.port, advert.join_port) == (ALICE, 4000, None)
+
+
+def test_a_repeated_join_port_keeps_its_first_value() -> None:
+    advert = read_advert(GOOD + txt(b"j=5001", b"j=6666"), [LOOPBACK], 4000, 1.0)
+    assert advert is not None
+    assert advert.join_port == 5001
+
+
+def test_a_join_port_does_not_rescue_a_record_that_is_too_big() -> None:
+    assert read_advert(txt(b"j=5001") + HOSTILE_TXT["a record over 1 KiB"], [LOOPBACK],
+                       4000, 1.0) is None  # fmt: skip
+
+
 def test_the_instance_name_carries_the_device_id() -> None:
     assert instance_name(ALICE) == f"ov-a1a1a1a1a1a1.{SERVICE}"
     assert instance_name(ALICE, 1) == f"ov-a1a1a1a1a1a1-2.{SERVICE}"
@@ -149,6 +204,27 @@ def test_mdns_refuses_bad_settings_before_opening_anything(
     """Binding to a wildcard would advertise on every interface: refused."""
     with pytest.raises(ValueError):
         Mdns(office, device, port, interfaces, lambda _advert: None)
+
+
+BAD_ROLES: dict[str, tuple[object, ...]] = {
+    "a join port of 0": (OFFICE, ALICE, 4000, [LOOPBACK], {"join_port": 0}),
+    "a join port of 65536": (OFFICE, ALICE, 4000, [LOOPBACK], {"join_port": 65536}),
+    "a browser with a port": (None, None, 4000, [LOOPBACK], {}),
+    "a browser with a join port": (OFFICE, None, None, [LOOPBACK], {"join_port": 5001}),
+    "a browser with addresses": (OFFICE, None, None, [LOOPBACK], {"addresses": [LOOPBACK]}),
+    "an advert without an office": (None, ALICE, 4000, [LOOPBACK], {}),
+    "every interface, no address named": (OFFICE, ALICE, 4000, None, {}),
+    "a wildcard address named": (OFFICE, ALICE, 4000, None, {"addresses": ["0.0.0.0"]}),
+    "no address named": (OFFICE, ALICE, 4000, None, {"addresses": []}),
+    "nine addresses named": (OFFICE, ALICE, 4000, None, {"addresses": [LOOPBACK] * 9}),
+}
+
+
+@pytest.mark.parametrize("args", BAD_ROLES.values(), ids=BAD_ROLES.keys())
+def test_mdns_refuses_a_muddled_role_before_opening_anything(args: tuple[object, ...]) -> None:
+    office, device, port, interfaces, extra = args
+    with pytest.raises(ValueError):
+        Mdns(office, device, port, interfaces, lambda _a: None, **extra)  # type: ignore[arg-type]
 
 
 def test_stop_before_start_is_a_no_op() -> None:
@@ -261,20 +337,49 @@ class Lan:
         finally:
             os.close(home)
 
-    def node(self, device: str, port: int, max_peers: int = 256, refresh: float = 30.0) -> Node:
-        table = PeerTable(self.office, max_peers=max_peers)
+    def node(
+        self,
+        device: str,
+        port: int,
+        max_peers: int = 256,
+        refresh: float = 30.0,
+        *,
+        office: str | None = None,
+        join_port: int | None = None,
+        every_interface: bool = False,
+    ) -> Node:
+        table = PeerTable(office or self.office, max_peers=max_peers)
         heard: list[Advert] = []
 
         def on_advert(advert: Advert) -> None:
             heard.append(advert)
             table.observe(advert, time.monotonic())
 
-        mdns = Mdns(self.office, device, port, [LOOPBACK], on_advert, refresh=refresh)
+        if every_interface and self.netns is None:  # network rule: never the host's interfaces
+            raise RuntimeError("mDNS on every interface only inside a namespace of our own")
+        mdns = Mdns(office or self.office, device, port,
+                    None if every_interface else [LOOPBACK], on_advert, refresh=refresh,
+                    join_port=join_port, addresses=[LOOPBACK])  # fmt: skip
         node = Node(mdns, table, heard)
         self._nodes.append(node)
         with self.inside():
             mdns.start()
         return node
+
+    def searcher(self) -> tuple[Mdns, JoinDesks, list[Advert]]:
+        """A new PC's search: advertises nothing, hears every office."""
+        desks = JoinDesks()
+        heard: list[Advert] = []
+
+        def on_advert(advert: Advert) -> None:
+            heard.append(advert)
+            desks.observe(advert)
+
+        mdns = Mdns(None, None, None, [LOOPBACK], on_advert)
+        self._nodes.append(Node(mdns, PeerTable(self.office), heard))
+        with self.inside():
+            mdns.start()
+        return mdns, desks, heard
 
     def forger(self) -> Zeroconf:
         """A bare zeroconf on the same network, to send records no honest Mdns would."""
@@ -442,3 +547,59 @@ def test_a_flood_of_records_stays_bounded_and_a_real_peer_is_still_found(lan: La
     assert observer.mdns.stats.dropped >= 30  # the other office's records
     assert observer.table.stats.ignored >= 30  # the malformed device ids
     assert alice.mdns.name == instance_name(lan.alice)
+
+
+def test_an_admin_node_advertises_its_join_desk_and_a_member_none(lan: Lan) -> None:
+    observer = lan.node(lan.observer, 4000)
+    lan.node(lan.alice, 4001, join_port=5001)
+    lan.node(lan.bob, 4002)
+    assert wait_for(lambda: set(observer.ports()) == {lan.alice, lan.bob})
+    joins = {a.device_id: a.join_port for a in observer.table.peers(time.monotonic())}
+    assert joins == {lan.alice: 5001, lan.bob: None}
+
+
+def test_a_new_pcs_search_hears_desks_of_any_office_and_advertises_nothing(lan: Lan) -> None:
+    """The new PC knows no office yet: it keeps every office's desks (the PAKE tells them
+    apart later), not the members' adverts, and it registers no name of its own."""
+    other_office = secrets.token_hex(16)
+    member = secrets.token_hex(16)
+    lan.node(lan.alice, 4001, join_port=5001)
+    lan.node(lan.bob, 4002, join_port=5002, office=other_office)
+    lan.node(member, 4003)
+    search, desks, heard = lan.searcher()
+
+    def all_heard() -> bool:
+        return {lan.alice, lan.bob, member} <= {a.device_id for a in heard}
+
+    assert wait_for(all_heard)
+    kept = {(d.office_id, d.device_id, d.join_port) for d in desks.desks()}
+    assert {(lan.office, lan.alice, 5001), (other_office, lan.bob, 5002)} <= kept
+    assert lan.netns is None or len(kept) == 2  # on host loopback, other runs may be heard
+    assert member not in {d.device_id for d in desks.desks()}
+    assert search.name is None
+    assert search.stats.renames == 0
+
+
+def test_mdns_on_every_interface_finds_a_peer_and_names_only_the_given_address(lan: Lan) -> None:
+    """InterfaceChoice.All inside a namespace whose only interface is loopback (network rule:
+    never tried on the host's own interfaces)."""
+    if lan.netns is None:
+        pytest.skip("mDNS on every interface needs a namespace of our own")
+    everywhere = lan.node(lan.alice, 4001, every_interface=True, join_port=5001)
+    assert everywhere.mdns.interfaces is None and everywhere.mdns.where == "every interface"
+    pinned = lan.node(lan.bob, 4002)
+    assert wait_for(lambda: everywhere.ports() == {lan.bob: 4002})
+    assert wait_for(lambda: pinned.ports() == {lan.alice: 4001})
+    found = pinned.table.peers(time.monotonic())[0]
+    assert (found.host, found.join_port) == (LOOPBACK, 5001)
+
+
+def test_host_addresses_leave_out_loopback(lan: Lan) -> None:
+    """What a node listening on every address advertises (read inside our namespace)."""
+    if lan.netns is None:
+        pytest.skip("needs a namespace of our own, to know its addresses")
+    with lan.inside():
+        assert host_addresses() == []
+    assert _ip("-n", lan.netns, "addr", "add", "192.0.2.77/32", "dev", "lo")
+    with lan.inside():
+        assert host_addresses() == ["192.0.2.77"]

@@ -6,6 +6,12 @@ row of data that must be ignored and counted. A flood of valid-looking
 adverts keeps the table at its bound while peers observed recently stay;
 an advert that moves a known device to another address replaces the hint
 (the CURVE handshake decides later who is real). Time is passed in.
+
+Join desks (an admin node's join port, for a new PC that knows no office
+yet): a join port is read only in the one form we write, a malformed one is
+dropped without dropping the peer hint, and the desks a new PC keeps are of
+any office but checked and bounded the same way, so a flood crowds the list
+without growing it (the join's PAKE, not the advert, proves the office).
 """
 
 from __future__ import annotations
@@ -15,7 +21,16 @@ from dataclasses import replace
 
 import pytest
 
-from discovery.peers import MAX_PEERS, TTL, Advert, PeerTable, parse_static
+from discovery.peers import (
+    MAX_DESKS,
+    MAX_PEERS,
+    TTL,
+    Advert,
+    JoinDesks,
+    PeerTable,
+    parse_static,
+    read_port,
+)
 from tests.conftest import T0
 
 OFFICE = "0f" * 16
@@ -241,3 +256,118 @@ def test_a_bad_static_peer_gets_a_one_line_error(text: str) -> None:
     message = str(caught.value)
     assert "\n" not in message
     assert len(message) < 400
+
+
+# -- join ports and join desks ---------------------------------------------------------------
+PORTS_GOOD = {"1": 1, "80": 80, "8080": 8080, "65535": 65535}
+PORTS_BAD = {
+    "empty": "",
+    "zero": "0",
+    "one past the top": "65536",
+    "five nines": "99999",
+    "six digits": "123456",
+    "a leading zero": "08080",
+    "a plus sign": "+80",
+    "a minus sign": "-1",
+    "a leading space": " 80",
+    "a trailing newline": "80\n",
+    "hex": "0x50",
+    "a decimal point": "80.0",
+    "a letter": "8o80",
+    "full-width digits": "\uff18\uff10",
+    "arabic-indic digits": "\u0668\u0660",
+    "a thousand digits": "9" * 1000,
+}
+
+
+@pytest.mark.parametrize(("text", "port"), PORTS_GOOD.items(), ids=PORTS_GOOD.keys())
+def test_a_join_port_in_the_form_we_write_is_read(text: str, port: int) -> None:
+    assert read_port(text) == port
+
+
+@pytest.mark.parametrize("text", PORTS_BAD.values(), ids=PORTS_BAD.keys())
+def test_a_join_port_in_any_other_form_is_none(text: str) -> None:
+    assert read_port(text) is None
+
+
+@pytest.mark.parametrize("join_port", [0, -1, 65536, True, "5000", 2**64])
+def test_the_table_keeps_a_peer_whose_join_port_is_malformed_without_the_port(
+    join_port: object,
+) -> None:
+    table = PeerTable(OFFICE)
+    assert table.observe(advert(join_port=join_port), T0)
+    assert [(a.device_id, a.join_port) for a in table.peers(T0)] == [(ALICE, None)]
+
+
+def test_the_table_keeps_a_good_join_port() -> None:
+    table = PeerTable(OFFICE)
+    table.observe(advert(join_port=5000), T0)
+    assert table.peers(T0)[0].join_port == 5000
+
+
+def desk(device: str = ALICE, /, **changes: object) -> Advert:
+    return advert(device, **{"join_port": 5000, **changes})
+
+
+def test_a_new_pc_keeps_the_desks_of_any_office() -> None:
+    desks = JoinDesks()
+    assert desks.observe(desk(ALICE))
+    assert desks.observe(desk(BOB, office_id=OTHER_OFFICE, host="192.0.2.11"))
+    assert {(d.office_id, d.host, d.join_port) for d in desks.desks()} == {
+        (OFFICE, "192.0.2.10", 5000),
+        (OTHER_OFFICE, "192.0.2.11", 5000),
+    }
+
+
+DESKS_HOSTILE = {
+    "no join port": advert(),
+    "join port 0": desk(join_port=0),
+    "join port 65536": desk(join_port=65536),
+    "join port a string": desk(join_port="5000"),
+    "join port a bool": desk(join_port=True),
+    **{name: replace(bad, join_port=5000) for name, bad in HOSTILE.items()
+       if name != "another office"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", DESKS_HOSTILE.values(), ids=DESKS_HOSTILE.keys())
+def test_a_malformed_desk_advert_is_ignored_and_counted(bad: Advert) -> None:
+    desks = JoinDesks()
+    assert not desks.observe(bad)
+    assert len(desks) == 0
+    assert desks.stats.ignored == 1
+
+
+def test_one_desk_heard_twice_is_one_desk_and_the_first_advert_stays() -> None:
+    desks = JoinDesks()
+    assert desks.observe(desk(ALICE))
+    assert not desks.observe(desk(BOB))  # same host and join port, another device claims it
+    assert [d.device_id for d in desks.desks()] == [ALICE]
+    assert desks.observe(desk(ALICE, join_port=5001))  # another desk on the same host
+
+
+def test_a_flood_of_desks_stays_bounded_and_the_first_heard_are_kept() -> None:
+    """Threat 21 for a new PC: a flood cannot grow the list (it may crowd it: then --peer)."""
+    desks = JoinDesks()
+    real = desk(ALICE, host="192.0.2.1")
+    assert desks.observe(real)
+    for n in range(1000):
+        desks.observe(desk(fake(n), host=f"198.51.100.{n % 250 + 1}", join_port=1000 + n))
+    assert len(desks) == MAX_DESKS
+    assert desks.stats.evicted == 1001 - MAX_DESKS
+    assert real in desks.desks()
+
+
+def test_desks_come_in_address_order_ipv4_first() -> None:
+    desks = JoinDesks()
+    for host, port in [("2001:db8::1", 1), ("192.0.2.10", 7), ("192.0.2.9", 9),
+                       ("192.0.2.10", 3)]:  # fmt: skip
+        desks.observe(desk(host=host, join_port=port))
+    assert [(d.host, d.join_port) for d in desks.desks()] == [
+        ("192.0.2.9", 9), ("192.0.2.10", 3), ("192.0.2.10", 7), ("2001:db8::1", 1),
+    ]  # fmt: skip
+
+
+def test_desks_are_made_only_with_a_sane_bound() -> None:
+    with pytest.raises(ValueError):
+        JoinDesks(0)

@@ -14,7 +14,9 @@ processes run under `ip netns exec`. `Lan.close` deletes every veth, the bridge 
 every namespace, even after a failed setup, and says what it could not remove.
 
 `host_counters` reads the transmit counters of this (the host's) namespace, so a test
-can check that nothing it did went out on a real interface.
+can check that nothing it did went out on a real interface; `HostWatch` takes them
+before a test (with their own pace, measured while nothing runs) and
+`host_sent_nothing` checks them after.
 
 Not here: starting nodes (tests/integration/test_netns_nodes.py) or any traffic.
 """
@@ -222,3 +224,44 @@ def host_counters() -> dict[str, int]:
 def increase(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     """How much each counter grew (an interface that appeared counts from zero)."""
     return {name: after[name] - before.get(name, 0) for name in after}
+
+
+PROBE = 1.0  # seconds the host's counters are watched before anything starts
+NOISE = 10  # packets any host counter may grow by anyway (ARP, NTP, ... of the machine)
+BUSY = 20.0  # packets per second: above this during the probe, the counters prove nothing
+
+
+@dataclass(frozen=True)
+class HostWatch:
+    """The host's transmit counters before the test, and how fast they moved on their own."""
+
+    before: dict[str, int]
+    since: float
+    rates: dict[str, float]  # packets per second during the probe
+
+    def busy(self) -> bool:
+        return any(rate > BUSY for rate in self.rates.values())
+
+
+def watch_host() -> HostWatch:
+    """The host's counters, and their own pace over PROBE seconds of doing nothing."""
+    first = host_counters()
+    time.sleep(PROBE)  # a measurement window, not a wait for something
+    before = host_counters()
+    rates = {name: grown / PROBE for name, grown in increase(first, before).items()}
+    return HostWatch(before, time.monotonic(), rates)
+
+
+def host_sent_nothing(watch: HostWatch) -> None:
+    """Network rule, measured: the host's own interfaces sent no more than their usual noise."""
+    grown = increase(watch.before, host_counters())
+    elapsed = time.monotonic() - watch.since
+    if watch.busy():
+        # Skipped on purpose: the host was sending more than BUSY packets a second on its own,
+        # so its counters cannot tell our packets from the machine's. The other checks remain.
+        print(f"host busy ({watch.rates} packets/s): counter check skipped; grew {grown}")
+        return
+    allowed = {name: NOISE + 2 * watch.rates.get(name, 0.0) * elapsed for name in grown}
+    over = {name: n for name, n in grown.items() if n > allowed[name]}
+    print(f"host counters grew by {grown} in {elapsed:.0f} s")
+    assert not over, f"sent on the host's interfaces in {elapsed:.0f} s: {over} (allowed {allowed})"

@@ -9,7 +9,8 @@ would. `running_office` stops every node it started, always.
 Every wait here is bounded (`WAIT` seconds at most) and polls; nodes also get
 --max-seconds, so none outlives a test run that was itself killed. Only processes
 started here are ever signalled, through their `Popen` objects. Nothing listens or
-connects beyond 127.0.0.1 (every node gets --listen 127.0.0.1; mDNS stays off).
+connects beyond 127.0.0.1 (every node gets --listen 127.0.0.1 and --no-mdns: mDNS is on
+by default, on every interface, so leaving the flag out would multicast on the host's).
 
 The commands take a faked clock (OFFICEVAULT_NOW) inside the kit's capabilities, which
 begin at vault_kit.T0 whatever the real clock says. This module asserts nothing about
@@ -183,7 +184,7 @@ class LoopbackOffice:
                 raise RuntimeError(f"{name}'s node is already running")
             peers = [f"--peer={HOST}:{port}" for other, port in self.ports.items() if other != name]
             args = ["officevault", "node", "--listen", HOST, "--port", str(self.ports[name]),
-                    "--join-port", str(self.join_ports[name]), *peers,
+                    "--no-mdns", "--join-port", str(self.join_ports[name]), *peers,
                     "--max-seconds", str(NODE_MAX_SECONDS), *self.common(name)]  # fmt: skip
             old = self.nodes.pop(name, None)
             if old is not None:

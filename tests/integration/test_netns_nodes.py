@@ -24,7 +24,6 @@ import ipaddress
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,13 +31,14 @@ import pytest
 from tests.clirun import ok
 from tests.integration.netns import (
     SUBNET,
+    HostWatch,
     Lan,
     LanUnavailable,
     host_addresses,
-    host_counters,
-    increase,
+    host_sent_nothing,
     private_lan,
     unavailable,
+    watch_host,
 )
 from tests.integration.nodes import (
     Listing,
@@ -54,22 +54,7 @@ NAMES = ("alice", "carol", "dave")
 NODE_MAX_SECONDS = 90.0  # the safety net: a node stops by itself after this long
 LINK_WAIT = 15.0  # seconds discovery, an offline verdict or a reconnection may take
 QUIET = 3.0  # seconds a "never arrives" check watches: three heartbeats
-PROBE = 1.0  # seconds the host's counters are watched before anything starts
-NOISE = 10  # packets any host counter may grow by anyway (ARP, NTP, ... of the machine)
-BUSY = 20.0  # packets per second: above this during the probe, the counters prove nothing
 OFFICEVAULT = str(Path(sys.executable).parent / "officevault")
-
-
-@dataclass(frozen=True)
-class HostWatch:
-    """The host's transmit counters before the test, and how fast they moved on their own."""
-
-    before: dict[str, int]
-    since: float
-    rates: dict[str, float]  # packets per second during the probe
-
-    def busy(self) -> bool:
-        return any(rate > BUSY for rate in self.rates.values())
 
 
 class NetnsOffice(LoopbackOffice):
@@ -126,11 +111,7 @@ def watch() -> HostWatch:
     reason = unavailable()
     if reason is not None:
         pytest.skip(f"no private LAN: {reason}")
-    first = host_counters()
-    time.sleep(PROBE)
-    before = host_counters()
-    rates = {name: grown / PROBE for name, grown in increase(first, before).items()}
-    return HostWatch(before, time.monotonic(), rates)
+    return watch_host()
 
 
 @pytest.fixture
@@ -259,18 +240,3 @@ def only_lan_addresses(lan: Lan, office: NetnsOffice) -> None:
         ]
         assert len(given) == 2, argv
         assert all(ipaddress.ip_address(a) in SUBNET and a in lan.addresses() for a in given), argv
-
-
-def host_sent_nothing(watch: HostWatch) -> None:
-    """Network rule, measured: the host's own interfaces sent no more than their usual noise."""
-    grown = increase(watch.before, host_counters())
-    elapsed = time.monotonic() - watch.since
-    if watch.busy():
-        # Skipped on purpose: the host was sending more than BUSY packets a second on its own,
-        # so its counters cannot tell our packets from the machine's. The checks above remain.
-        print(f"host busy ({watch.rates} packets/s): counter check skipped; grew {grown}")
-        return
-    allowed = {name: NOISE + 2 * watch.rates.get(name, 0.0) * elapsed for name in grown}
-    over = {name: n for name, n in grown.items() if n > allowed[name]}
-    print(f"host counters grew by {grown} in {elapsed:.0f} s")
-    assert not over, f"sent on the host's interfaces in {elapsed:.0f} s: {over} (allowed {allowed})"

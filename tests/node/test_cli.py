@@ -9,6 +9,14 @@ drive that path and the errors a person can meet on it: exactly one line on
 stderr, a non-zero exit code, no traceback, and the device's files left as
 they were. One office is built per module; tests that change a data dir
 work on a copy.
+
+Joining over the LAN (`officevault join`) is run end to end in
+tests/integration/test_netns_join.py; here are its usage errors (each before
+anything is made or sent, and before mDNS starts: these rows never search the
+LAN), and, in this process, the choice of the join desk with recorder fakes:
+the hello goes from desk to desk, the code is checked at one desk only, and a
+wrong code is never tried at a second one. `node --no-mdns` and the address a
+node advertises are here too.
 """
 
 from __future__ import annotations
@@ -27,9 +35,13 @@ from pathlib import Path
 
 import pytest
 
-from node import joining, keystore, onboarding
+from node import joining, keystore, messages, onboarding
+from node.errors import InviteError, TransportError, UserError
 from node.identity import TOKEN_LIFETIME
 from node.invites import InviteCode
+from node.messages import JoinHello, JoinKey, JoinRefused, JoinRequest, JoinWelcome
+from node.node_cli import DeskChooser, advertised
+from node.runner import NOT_LEADER
 from node.tokens import Role
 from node.wordlist import WORDS
 from tests import clirun
@@ -396,6 +408,34 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
     ("request-missing-name", ("request", "--data-dir", "{new}", "--password-file", BPW),
      "--name", 2),
     ("status-unknown-option", ("status", "--bogus", "--data-dir", B), "--bogus", 2),
+    ("join-no-mdns-no-peer", ("join", BC, "--name", "dora", "--no-mdns", "--data-dir", "{new}",
+                              "--password-file", BPW), "--peer HOST:PORT", 1),
+    ("join-not-a-code", ("join", "hello", "--name", "dora", "--no-mdns", "--data-dir", "{new}",
+                         "--password-file", BPW), "not an invite code", 1),
+    ("join-bad-name", ("join", BC, "--name", " dora", "--no-mdns", "--data-dir", "{new}",
+                       "--password-file", BPW), "invalid user name", 1),
+    ("join-into-used-data-dir", ("join", BC, "--name", "dora", "--no-mdns", "--data-dir", B,
+                                 "--password-file", BPW), "already holds", 1),
+    ("join-mdns-interface-a-name", ("join", BC, "--name", "dora", "--mdns-interface", "eth0",
+                                    "--data-dir", "{new}", "--password-file", BPW),
+     "--mdns-interface takes an IP address", 1),
+    ("join-mdns-interface-wildcard", ("join", BC, "--name", "dora", "--mdns-interface",
+                                      "0.0.0.0", "--data-dir", "{new}", "--password-file", BPW),
+     "--mdns-interface takes an IP address", 1),
+    ("join-peer-and-mdns-interface", ("join", BC, "--name", "dora", "--peer", "127.0.0.1:9",
+                                      "--mdns-interface", "127.0.0.1", "--data-dir", "{new}",
+                                      "--password-file", BPW), "leave out --mdns-interface", 1),
+    ("join-bad-peer", ("join", BC, "--name", "dora", "--peer", "here", "--data-dir", "{new}",
+                       "--password-file", BPW), "not HOST:PORT", 1),
+    ("join-no-mdns-and-interface", ("join", BC, "--name", "dora", "--no-mdns",
+                                    "--mdns-interface", "127.0.0.1", "--data-dir", "{new}"),
+     "not allowed with", 2),
+    ("join-find-seconds-zero", ("join", BC, "--name", "dora", "--find-seconds", "0",
+                                "--data-dir", "{new}"), "seconds", 2),
+    ("node-no-mdns-and-interface", ("node", "--no-mdns", "--mdns-interface", "127.0.0.1",
+                                    "--data-dir", B), "not allowed with", 2),
+    ("node-mdns-interface-a-name", ("node", "--mdns-interface", "lo", "--data-dir", B,
+                                    "--password-file", BPW), "--mdns-interface takes", 1),
 ]  # fmt: skip
 
 DEVICES = ("B", "B_tampered", "B_empty_db", "P", "P_interrupted")
@@ -460,10 +500,178 @@ def test_error_is_one_line_and_changes_nothing(
 
 
 @pytest.mark.parametrize(
-    ("command", "has_json"), [("request", False), ("accept", True), ("status", True)]
+    ("command", "has_json"),
+    [("request", False), ("accept", True), ("status", True), ("node", False), ("join", False)],
 )
 def test_subcommand_help_lists_common_options(cli: Cli, command: str, has_json: bool) -> None:
     out = ok(cli(command, "--help")).stdout
     assert "--data-dir" in out
     assert "--password-file" in out
     assert ("--json" in out) is has_json
+
+
+@pytest.mark.parametrize("command", ["node", "join"])
+def test_node_and_join_help_explain_the_mdns_options(cli: Cli, command: str) -> None:
+    out = " ".join(ok(cli(command, "--help")).stdout.split())
+    assert "--mdns-interface IP" in out
+    assert "default: every interface of this PC" in out
+    assert "--no-mdns" in out
+    assert "--find-seconds" not in out  # for tests only
+
+
+def test_a_node_with_no_mdns_says_so_and_stops(base: Base, cli: Cli, tmp_path: Path) -> None:
+    """--no-mdns: static peers only, and the log says so (nothing is multicast)."""
+    bob = copy(base, "B", tmp_path)
+    proc = cli("node", "--no-mdns", "--listen", "127.0.0.1", "--max-seconds", "0.3",
+               "--data-dir", bob, "--password-file", base.bob_pw)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "mDNS off: static peers only" in proc.stderr
+    assert "mdns" not in proc.stderr.replace("mDNS off", "")
+
+
+# -- the address a node advertises -------------------------------------------------------
+LAN = ["192.0.2.10", "198.51.100.7"]
+
+ADVERTISED = [
+    ("a LAN address", "192.0.2.10", None, ["192.0.2.10"]),
+    ("a LAN address, mDNS pinned elsewhere", "192.0.2.10", ["198.51.100.7"], ["192.0.2.10"]),
+    ("every address, mDNS everywhere", "0.0.0.0", None, LAN),
+    ("every address, zmq's spelling", "*", None, LAN),
+    ("every IPv6 address", "::", None, LAN),
+    ("every address, mDNS pinned", "0.0.0.0", ["198.51.100.7"], ["198.51.100.7"]),
+    ("loopback, mDNS everywhere", "127.0.0.1", None, []),
+    ("loopback, mDNS on the LAN", "127.0.0.1", ["192.0.2.10"], []),
+    ("loopback, mDNS on loopback", "127.0.0.1", ["127.0.0.1"], ["127.0.0.1"]),
+    ("an interface name", "eth0", None, []),
+]
+
+
+@pytest.mark.parametrize(("listen", "interfaces", "expected"), [c[1:] for c in ADVERTISED],
+                         ids=[c[0] for c in ADVERTISED])  # fmt: skip
+def test_a_node_advertises_only_where_other_pcs_can_reach_it(
+    listen: str, interfaces: list[str] | None, expected: list[str]
+) -> None:
+    """A loopback listener advertised on a LAN would send every other PC to itself."""
+    assert advertised(listen, interfaces, lambda: list(LAN)) == expected
+
+
+# -- choosing the join desk (recorder fakes) -----------------------------------------------
+HELLO = messages.encode_join(JoinHello(42, b"\x01" * messages.PAKE_SIZE))
+REQUEST = messages.encode_join(JoinRequest(b"\x02" * 16, b"\x03" * 32, b"sealed"))
+KEY = messages.encode_join(JoinKey(b"\x02" * 16, b"\x04" * messages.PAKE_SIZE))
+WELCOME = messages.encode_join(JoinWelcome(b"\x05" * 32, b"sealed", 7000))
+WRONG = messages.encode_join(JoinRefused("that invite code is not right"))
+UNKNOWN = messages.encode_join(
+    JoinRefused("that invite code is not known, already used, or expired")
+)
+NOT_ADMIN = messages.encode_join(JoinRefused(NOT_LEADER))
+SILENT = None  # the fake raises TransportError, as a JoinLine does when no answer comes
+
+
+class Desks:
+    """Fake desks: canned answers per address, and every frame each one was sent, in order."""
+
+    def __init__(self, answers: dict[str, list[bytes | None]]) -> None:
+        self.answers = answers
+        self.sent: list[tuple[str, bytes]] = []
+        self.open: list[str] = []
+
+    def line(self, host: str, port: int) -> Desks.Line:
+        where = f"{host}:{port}"
+        self.open.append(where)
+        return Desks.Line(self, where)
+
+    class Line:
+        def __init__(self, desks: Desks, where: str) -> None:
+            self.desks, self.where = desks, where
+
+        def __call__(self, frame: bytes) -> bytes:
+            self.desks.sent.append((self.where, frame))
+            answer = self.desks.answers[self.where].pop(0)
+            if answer is SILENT:
+                raise TransportError(f"no answer from an admin node at {self.where}")
+            return answer
+
+        def close(self) -> None:
+            self.desks.open.remove(self.where)
+
+
+def chooser(desks: Desks) -> DeskChooser:
+    addresses = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in desks.answers]
+    return DeskChooser(addresses, desks.line)
+
+
+def test_the_hello_passes_silent_and_not_leading_desks_and_the_rest_goes_to_one() -> None:
+    desks = Desks({"10.0.0.1:5": [SILENT], "10.0.0.2:5": [NOT_ADMIN], "10.0.0.3:5": [KEY, WELCOME],
+                   "10.0.0.4:5": [KEY]})  # fmt: skip
+    exchange = chooser(desks)
+    assert exchange(HELLO) == KEY
+    assert exchange(REQUEST) == WELCOME
+    assert exchange.chosen == ("10.0.0.3", 5)
+    assert desks.sent == [("10.0.0.1:5", HELLO), ("10.0.0.2:5", HELLO), ("10.0.0.3:5", HELLO),
+                          ("10.0.0.3:5", REQUEST)]  # fmt: skip
+    assert desks.open == ["10.0.0.3:5"]
+    exchange.close()
+    assert desks.open == []
+
+
+def test_a_wrong_code_is_checked_at_one_desk_and_tried_at_no_other() -> None:
+    """Each wrong try uses one of the invite's few attempts: the refusal of the request is
+    final, whatever other desks there are."""
+    desks = Desks({"10.0.0.1:5": [KEY, WRONG], "10.0.0.2:5": [KEY, WELCOME]})
+    exchange = chooser(desks)
+    assert exchange(HELLO) == KEY
+    assert exchange(REQUEST) == WRONG  # handed to enrollment.join, which reports it
+    assert [where for where, frame in desks.sent if frame == REQUEST] == ["10.0.0.1:5"]
+    assert ("10.0.0.2:5", HELLO) not in desks.sent
+    exchange.close()
+
+
+def test_a_hello_refusal_is_reported_once_every_desk_was_asked() -> None:
+    """A hello costs the invite nothing, and another office's desk knows no such invite:
+    the next desk is asked; the refusal is what is reported when none takes the join up."""
+    desks = Desks({"10.0.0.1:5": [UNKNOWN], "10.0.0.2:5": [NOT_ADMIN], "10.0.0.3:5": [SILENT]})
+    exchange = chooser(desks)
+    with pytest.raises(InviteError, match="refused: that invite code is not known"):
+        exchange(HELLO)
+    assert [where for where, _ in desks.sent] == ["10.0.0.1:5", "10.0.0.2:5", "10.0.0.3:5"]
+    assert desks.open == []
+
+
+def test_another_offices_desk_does_not_stop_the_search_for_ours() -> None:
+    desks = Desks({"10.0.0.1:5": [UNKNOWN], "10.0.0.2:5": [KEY]})
+    exchange = chooser(desks)
+    assert exchange(HELLO) == KEY
+    assert exchange.chosen == ("10.0.0.2", 5)
+    exchange.close()
+
+
+def test_no_leading_desk_is_a_clear_error() -> None:
+    desks = Desks({"10.0.0.1:5": [NOT_ADMIN], "10.0.0.2:5": [SILENT]})
+    with pytest.raises(UserError, match=re.escape("10.0.0.1:5 is not the elected admin")) as info:
+        chooser(desks)(HELLO)
+    assert "\n" not in str(info.value)
+
+
+def test_no_answer_anywhere_is_a_transport_error_naming_the_desks() -> None:
+    desks = Desks({"10.0.0.1:5": [SILENT], "10.0.0.2:6": [SILENT]})
+    with pytest.raises(TransportError, match=re.escape("10.0.0.1:5, 10.0.0.2:6")):
+        chooser(desks)(HELLO)
+    assert desks.open == []
+
+
+GARBAGE = {
+    "random bytes": b"\xff" * 10,
+    "empty": b"",
+    "a truncated answer": KEY[:-1],
+    "a refusal with a reason over 200 characters": messages.encode_join(JoinRefused("x" * 201)),
+}
+
+
+@pytest.mark.parametrize("garbage", GARBAGE.values(), ids=GARBAGE.keys())
+def test_an_answer_no_desk_would_give_means_ask_the_next(garbage: bytes) -> None:
+    desks = Desks({"10.0.0.1:5": [garbage], "10.0.0.2:5": [KEY]})
+    exchange = chooser(desks)
+    assert exchange(HELLO) == KEY
+    assert exchange.chosen == ("10.0.0.2", 5)
+    exchange.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.runner import Node
+from node import checkpoints
+from node.runner import CHECKPOINT_EVERY, Node
 from tests.node import vault_kit as K
 
 
@@ -43,6 +44,38 @@ def test_a_member_node_never_rotates(office: dict[str, Path], tmp_path: Path) ->
         try:
             node.step(0)
             assert node.core.leader == b""
+            assert node.core.checkpoint is None  # only the elected admin node signs them
         finally:
             node.close()
         assert len(v["carol"].office.blobs) == before
+
+
+def test_the_leader_signs_a_checkpoint_and_signs_again_only_after_a_change(
+    office: dict[str, Path], tmp_path: Path
+) -> None:
+    paths = K.replicas(office, tmp_path)
+    with K.opened({"alice": paths["alice"]}) as v:
+        alice = v["alice"]
+        lines: list[str] = []
+        node = Node(alice, log=lines.append)
+        node.wall = lambda: float(K.T0 + 600)
+        try:
+            node.step(0)
+            first = node.core.checkpoint
+            assert first is not None and first.signer == alice.office.identity.device_id
+            assert node.core.shortfall() == checkpoints.Shortfall(0, 0, ())
+            node._last_checkpoint -= CHECKPOINT_EVERY
+            node._next_beat = node.clock()
+            node.step(0)
+            assert node.core.checkpoint is first  # nothing changed: no new one
+            alice.add({"title": "Router"}, K.T0 + 601)
+            node.wall = lambda: float(K.T0 + 700)
+            node._last_checkpoint -= CHECKPOINT_EVERY
+            node._next_beat = node.clock()
+            node.step(0)
+            second = node.core.checkpoint
+            assert second is not None and checkpoints.newer(first, second)
+            assert dict((d, s) for d, s, _ in second.heads) == alice.office.store.vector()
+        finally:
+            node.close()
+        assert not any("could not" in line for line in lines), lines

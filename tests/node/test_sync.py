@@ -33,12 +33,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node import codec, messages, onboarding
+from node import checkpoints, codec, messages, onboarding
 from node.codec import Value
 from node.errors import DecodeError
 from node.holdings import VaultHoldings
-from node.messages import Envelopes, Message, Records, Status
-from node.sync import HEARTBEAT, PRESENCE, Send, SyncCore
+from node.messages import Envelopes, Message, Records, SignedCheckpoint, Status
+from node.sync import HEARTBEAT, PRESENCE, REANSWER, Send, SyncCore
 from node.tokens import Role
 from node.vault import Vault
 from tests.node.vault_kit import HOUR, PROFILE, T0, pw
@@ -64,6 +64,7 @@ class Net:
     loss: float = 0.0
     dup: float = 0.0
     drop_push: bool = False  # drop Envelopes sent by `local` or forwarded on receipt
+    drop_envelopes: bool = False  # drop every Envelopes frame (pushes and answers alike)
     now: float = START
     muted: set[str] = field(default_factory=set)  # killed: sends nothing, hears nothing
     cut: set[frozenset[str]] = field(default_factory=set)  # partitioned links
@@ -76,6 +77,8 @@ class Net:
         self.ids = {n: self.vaults[n].office.identity.device_id for n in names}
         self.names = {d: n for n, d in self.ids.items()}
         self.cores = {n: SyncCore(self.ids[n], self.holdings[n]) for n in names}
+        for holdings in self.holdings.values():
+            holdings.wall = lambda: float(T)  # checkpoints are judged at the kit's time
         self.queue: list[tuple[str, str, bytes]] = []
 
     def up(self, a: str, b: str) -> bool:
@@ -87,6 +90,8 @@ class Net:
             dst = self.names[send.peer]
             kind = type(messages.decode(send.frame)).__name__
             if not self.up(src, dst) or (push and self.drop_push and kind == "Envelopes"):
+                continue
+            if self.drop_envelopes and kind == "Envelopes":
                 continue
             if self.rng.random() < self.loss:
                 continue
@@ -227,6 +232,69 @@ def test_changes_cross_a_line_of_peers_by_forwarding(vaults: dict[str, Vault]) -
     assert net.cores["bob"].stats["envelopes_new"] == 2
     assert net.cores["bob"].stats["in_Envelopes"] == 2  # once from each side, no echoes
     assert net.cores["alice"].stats["in_Envelopes"] == net.cores["carol"].stats["in_Envelopes"] == 1
+
+
+def test_a_push_in_a_fully_linked_office_is_not_forwarded(vaults: dict[str, Vault]) -> None:
+    """The push names who it went to; every receiver already linked to them forwards nothing."""
+    net = Net(vaults, mesh(NAMES), seed=16)
+    net.start()
+    net.add("alice", "Webmail")
+    net.run()
+    assert net.sent["Envelopes"] == len(NAMES) - 1  # alice's push, and nothing else
+    for name in NAMES:
+        assert net.titles(name) == ["Webmail"], name
+
+
+def test_a_receiver_forwards_only_to_peers_the_push_did_not_cover(
+    vaults: dict[str, Vault],
+) -> None:
+    """alice-bob, bob-carol, bob-dave, carol-dave: bob forwards to carol and dave, and they,
+    named in bob's forward, do not pass it to each other."""
+    links = {frozenset(p) for p in (("alice", "bob"), ("bob", "carol"), ("bob", "dave"),
+                                    ("carol", "dave"))}  # fmt: skip
+    net = Net(vaults, links, seed=17)
+    net.start()
+    net.add("alice", "Webmail")
+    net.run()
+    assert net.sent["Envelopes"] == 3  # alice -> bob, bob -> carol, bob -> dave
+    for name in NAMES:
+        assert net.titles(name) == ["Webmail"], name
+
+
+def test_a_peer_wrongly_named_as_covered_is_caught_up_by_anti_entropy(
+    vaults: dict[str, Vault],
+) -> None:
+    """A peer that lies in `covered` (or a lost frame) delays a change, never loses it."""
+    net = Net(vaults, {frozenset(("alice", "bob")), frozenset(("bob", "carol"))}, seed=18)
+    net.start()
+    vault = vaults["alice"]
+    vault.add({"title": "Webmail"}, T)
+    blob = vault.op_log()[-1]
+    lie = messages.encode(Envelopes((blob,), (net.ids["carol"],)))
+    net.post("bob", net.cores["bob"].receive(net.ids["alice"], lie, net.now))
+    net.run()
+    assert net.titles("bob") == ["Webmail"] and net.titles("carol") == []
+    net.advance(HEARTBEAT)
+    assert net.titles("carol") == ["Webmail"]
+
+
+def test_an_unchanged_status_is_only_presence_until_it_is_due_again(
+    vaults: dict[str, Vault],
+) -> None:
+    """Identical Status frames, ours unchanged, are not decoded or answered; after REANSWER
+    they are, so an answer that was lost is sent again."""
+    net = Net(vaults, mesh(("alice", "bob")), seed=19)
+    net.start()
+    net.drop_envelopes = True
+    net.add("alice", "Webmail")
+    net.advance(2 * HEARTBEAT)  # bob's Status is answered, but the envelopes are lost
+    net.drop_envelopes = False
+    before = net.cores["alice"].stats["in_Status_same"]
+    net.advance(HEARTBEAT)
+    assert net.titles("bob") == []  # answered already, and nothing changed since
+    assert net.cores["alice"].stats["in_Status_same"] > before
+    net.advance(REANSWER)
+    assert net.titles("bob") == ["Webmail"]
 
 
 # -- (c) membership records --------------------------------------------------------------------
@@ -539,3 +607,86 @@ def test_a_member_claiming_to_be_admin_is_not_elected(vaults: dict[str, Vault]) 
     claim = Status(tuple(sorted(net.holdings["bob"].vector().items())), bytes(32), 0, 0, b"", True)
     carol.receive(net.ids["bob"], messages.encode(claim), net.now + 0.1)
     assert carol.leader == b""
+
+
+# -- (f) checkpoints ----------------------------------------------------------------------------
+
+
+def _checkpoint(net: Net, name: str, at: int = T) -> checkpoints.Checkpoint:
+    """`name`'s signed checkpoint of what it holds now, at time `at`."""
+    holdings = net.holdings[name]
+    holdings.wall = lambda: float(at)
+    try:
+        return holdings.sign_checkpoint(net.cores[name].term)
+    finally:
+        holdings.wall = lambda: float(T)
+
+
+def test_the_leaders_checkpoint_reaches_every_peer_and_is_met(vaults: dict[str, Vault]) -> None:
+    net = Net(vaults, mesh(NAMES), seed=30)
+    net.start()
+    net.add("bob", "Printer")
+    net.run()
+    checkpoint = _checkpoint(net, "alice")
+    assert net.cores["alice"].adopt(checkpoint)
+    net.advance(HEARTBEAT)
+    for name in NAMES:
+        core = net.cores[name]
+        assert core.checkpoint is not None and core.checkpoint.blob == checkpoint.blob, name
+        shortfall = core.shortfall()
+        assert shortfall is not None and shortfall.met and not shortfall.forks, name
+    sent = net.sent["SignedCheckpoint"]
+    net.advance(3 * HEARTBEAT)
+    assert net.sent["SignedCheckpoint"] == sent  # once every Status names it, nobody resends
+
+
+def test_a_peer_behind_the_checkpoint_knows_what_it_lacks_until_it_catches_up(
+    vaults: dict[str, Vault],
+) -> None:
+    net = Net(vaults, mesh(("alice", "bob")), seed=31)
+    net.start()
+    net.drop_envelopes = True
+    net.add("alice", "Webmail")
+    net.add("alice", "Router")
+    checkpoint = _checkpoint(net, "alice")
+    bob = net.cores["bob"]
+    bob.receive(net.ids["alice"], messages.encode(SignedCheckpoint(checkpoint.blob)), net.now)
+    shortfall = bob.shortfall()
+    assert shortfall is not None and shortfall.envelopes == 2 and not shortfall.met
+    net.drop_envelopes = False
+    net.advance(REANSWER + HEARTBEAT)
+    shortfall = bob.shortfall()
+    assert shortfall is not None and shortfall.met
+    assert net.titles("bob") == ["Router", "Webmail"]
+
+
+def test_an_older_checkpoint_replayed_changes_nothing(vaults: dict[str, Vault]) -> None:
+    """I-6: a peer never goes back behind the newest checkpoint it verified."""
+    net = Net(vaults, mesh(("alice", "bob")), seed=32)
+    net.start()
+    old = _checkpoint(net, "alice", T)
+    net.add("alice", "Webmail")
+    net.run()
+    new = _checkpoint(net, "alice", T + 60)
+    bob = net.cores["bob"]
+    for checkpoint in (new, old, new, old):
+        bob.receive(net.ids["alice"], messages.encode(SignedCheckpoint(checkpoint.blob)), net.now)
+    assert bob.checkpoint is not None and bob.checkpoint.blob == new.blob
+    assert [kind for kind, _ in net.events("bob")].count("checkpoint") == 1
+    kept = net.holdings["bob"].kept_checkpoint()
+    assert kept is not None and kept.blob == new.blob  # and it survives a restart
+
+
+def test_a_checkpoint_signed_by_a_member_is_refused_and_counted(
+    vaults: dict[str, Vault],
+) -> None:
+    net = Net(vaults, mesh(("alice", "bob", "carol")), seed=33)
+    net.start()
+    carol = vaults["carol"].office
+    forged = checkpoints.seal(carol.identity.device_id, carol.identity.sign, carol.office_id,
+                              1, T, [], 0, bytes(32))  # fmt: skip
+    bob = net.cores["bob"]
+    before = bob.stats["refused"]
+    bob.receive(net.ids["carol"], messages.encode(SignedCheckpoint(forged)), net.now)
+    assert bob.stats["refused"] == before + 1
+    assert bob.checkpoint is None

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from node import onboarding, versions
 from node import vault as vault_module
-from node import versions
 from node.errors import NotFoundError, PeerError, PermissionDeniedError, UserError
 from node.office import Office
+from node.tokens import Role
 from node.vault import Change, Summary, Vault, VersionView
 from node.versions import Kind
 from tests.node.vault_kit import PROFILE, T0, deliver, opened, pw, replicas
@@ -588,3 +589,38 @@ def test_the_revoking_admins_open_vault_follows_its_own_revocation(vaults: Vault
     deliver(alice, dave)
     assert view(dave) == view(alice)
     assert after in ids(dave.entries())
+
+
+def test_an_enrolment_is_followed_without_a_replay_and_a_revocation_with_one(
+    vaults: Vaults, tmp_path: Path
+) -> None:
+    """A new device has no envelopes, so enrolling it changes no verdict: the open vault
+    follows it without replaying its log (joins must stay cheap for the admin node), and
+    ends where a full replay would. A revocation of an author does replay."""
+    alice, bob = vaults["alice"], vaults["bob"]
+    bob.add({"title": "Bob's printer"}, T)
+    alice.add({"title": "Alice's router", "password": "r"}, T)
+    deliver(bob, alice)
+    replica = alice._replica
+    code = alice.office.invite("erin", Role.MEMBER, 3600, T)
+    requests: list[bytes] = []
+    onboarding.new_device(tmp_path / "erin", "erin", pw(), PROFILE, requests.append)
+    alice.office.enroll(str(code), requests[0], T + 1, lambda _welcome: None)
+    alice.add({"title": "After erin"}, T + 2)  # follows the new membership
+    assert alice._replica is replica  # no replay
+    with _replayed_copy(alice, tmp_path) as fresh:
+        assert view(fresh) == view(alice)
+        assert fresh.document() == alice.document()
+    alice.office.revoke("bob", T + 3)
+    alice.add({"title": "After bob"}, T + 4)
+    assert alice._replica is not replica  # bob's facts changed: his envelopes judged again
+
+
+def _replayed_copy(vault: Vault, tmp_path: Path) -> Vault:
+    """A copy of `vault`'s data dir with no snapshot, opened: a full replay of its log."""
+    source = vault.office.datadir.path
+    copy = tmp_path / "replayed"
+    shutil.copytree(source, copy)
+    opened_copy = Vault.open(copy, pw(), PROFILE)
+    opened_copy._rebuild()
+    return opened_copy
