@@ -124,19 +124,36 @@ def status(**changes: Value | _Drop) -> bytes:
     """A Status map with some fields changed (DROP removes one), encoded."""
     fields: dict[str, Value] = {
         "t": "status",
-        "vector": [[DEV_A, 1]],
+        "vector": DEV_A + (1).to_bytes(8, "big"),
         "records": DIGEST,
         "record_count": 1,
         "term": 1,
         "leader": DEV_A,
         "admin": True,
+        "checkpoint": DEV_B,
     }
     return _encode(fields, changes)
+
+
+def test_the_hostile_tables_base_status_is_valid() -> None:
+    """Each row below breaks exactly one thing about this frame."""
+    assert messages.decode(status()) == Status(((DEV_A, 1),), DIGEST, 1, 1, DEV_A, True, DEV_B)
+    assert messages.decode(status(checkpoint=b"")).checkpoint == b""  # type: ignore[union-attr]
 
 
 def shaped(kind: str, key: str, value: Value, **changes: Value | _Drop) -> bytes:
     """A map of kind `kind` holding `value` under `key` (plus changes), encoded."""
     return _encode({"t": kind, key: value}, changes)
+
+
+def envelopes(blobs: Value, **changes: Value | _Drop) -> bytes:
+    """An Envelopes map (nobody covered yet) holding `blobs` (plus changes), encoded."""
+    return _encode({"t": "envelopes", "blobs": blobs, "covered": []}, changes)
+
+
+def test_the_hostile_tables_base_envelopes_are_valid() -> None:
+    assert messages.decode(envelopes([b"e"])) == Envelopes((b"e",))
+    assert messages.decode(envelopes([], covered=[DEV_A])) == Envelopes((), (DEV_A,))
 
 
 def _encode(fields: dict[str, Value], changes: dict[str, Value | _Drop]) -> bytes:
@@ -179,15 +196,18 @@ HOSTILE: dict[str, bytes] = {
     "status without a vector": status(vector=DROP),
     "status without admin": status(admin=DROP),
     "vector is a map": status(vector={"a": 1}),
-    "vector entry of three items": status(vector=[[DEV_A, 1, 2]]),
-    "vector entry is bytes": status(vector=[DEV_A]),
-    "vector device is str": status(vector=[["a" * ID, 1]]),
-    "vector device of 15 bytes": status(vector=[[DEV_A[:-1], 1]]),
-    "vector device of 17 bytes": status(vector=[[DEV_A + b"\x00", 1]]),
-    "vector sequence negative": status(vector=[[DEV_A, -1]]),
-    "vector sequence is a bool": status(vector=[[DEV_A, True]]),
-    "vector sequence is bytes": status(vector=[[DEV_A, b"\x01"]]),
-    "vector longer than MAX_DEVICES": status(vector=[[DEV_A, 1]] * (MAX_DEVICES + 1)),
+    "vector is a list of pairs": status(vector=[[DEV_A, 1]]),
+    "vector is str": status(vector="a" * 24),
+    "vector item short by a byte": status(vector=DEV_A + bytes(7)),
+    "vector item long by a byte": status(vector=DEV_A + bytes(9)),
+    "vector device without a sequence": status(vector=DEV_A),
+    "vector sequence of 2**63": status(vector=DEV_A + (2**63).to_bytes(8, "big")),
+    "vector sequence of 2**64 - 1": status(vector=DEV_A + b"\xff" * 8),
+    "vector longer than MAX_DEVICES": status(vector=(DEV_A + bytes(8)) * (MAX_DEVICES + 1)),
+    "status without a checkpoint": status(checkpoint=DROP),
+    "checkpoint id of 15 bytes": status(checkpoint=DEV_B[:-1]),
+    "checkpoint id of 17 bytes": status(checkpoint=DEV_B + b"\x00"),
+    "checkpoint id is str": status(checkpoint="a" * ID),
     "records digest of 31 bytes": status(records=DIGEST[:-1]),
     "records digest of 33 bytes": status(records=DIGEST + b"\x00"),
     "records digest is str": status(records="digest"),
@@ -203,13 +223,18 @@ HOSTILE: dict[str, bytes] = {
     "admin is an int": status(admin=1),
     "admin is None": status(admin=None),
     # blob lists
-    "envelopes with an extra field": shaped("envelopes", "blobs", [], extra=b""),
-    "envelopes without blobs": codec.encode({"t": "envelopes"}),
-    "envelopes blobs is bytes": shaped("envelopes", "blobs", b"blob"),
-    "envelope blob is str": shaped("envelopes", "blobs", ["blob"]),
-    "envelope blob is a list": shaped("envelopes", "blobs", [[b"blob"]]),
-    "envelope blob is None": shaped("envelopes", "blobs", [None]),
-    "more envelopes than MAX_BLOBS": shaped("envelopes", "blobs", [b""] * (MAX_BLOBS + 1)),
+    "envelopes with an extra field": envelopes([], extra=b""),
+    "envelopes without blobs": codec.encode({"t": "envelopes", "covered": []}),
+    "envelopes without covered": envelopes([], covered=DROP),
+    "envelopes blobs is bytes": envelopes(b"blob"),
+    "envelope blob is str": envelopes(["blob"]),
+    "envelope blob is a list": envelopes([[b"blob"]]),
+    "envelope blob is None": envelopes([None]),
+    "more envelopes than MAX_BLOBS": envelopes([b""] * (MAX_BLOBS + 1)),
+    "covered is bytes": envelopes([], covered=DEV_A),
+    "covered device of 15 bytes": envelopes([], covered=[DEV_A[:-1]]),
+    "covered device is str": envelopes([], covered=[DEV_A.hex()]),
+    "covered longer than MAX_DEVICES": envelopes([], covered=[DEV_A] * (MAX_DEVICES + 1)),
     "records blob is an int": shaped("records", "blobs", [7]),
     "more records than MAX_BLOBS": shaped("records", "blobs", [b""] * (MAX_BLOBS + 1)),
     "records under the ids key": shaped("records", "ids", [DEV_A]),
