@@ -25,7 +25,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -156,6 +156,17 @@ class NodeProcess:
             self._log.close()
 
 
+def stop_all(nodes: Iterable[NodeProcess]) -> None:
+    """Stop every node given (each is tried even if another fails to stop)."""
+    nodes = list(nodes)
+    for node in nodes:
+        if node.proc.poll() is None:
+            node.proc.send_signal(signal.SIGTERM)  # all at once: they stop side by side
+    with ExitStack() as stack:
+        for node in nodes:
+            stack.callback(node.close)
+
+
 class LoopbackOffice:
     """Copies of the kit's data dirs, their loopback ports, and the nodes started on them."""
 
@@ -203,13 +214,7 @@ class LoopbackOffice:
                     self.nodes[name].wait_log(f"peer online: {other} (")
 
     def close(self) -> None:
-        """Stop every node started here (each is tried even if another fails to stop)."""
-        for node in self.nodes.values():
-            if node.proc.poll() is None:
-                node.proc.send_signal(signal.SIGTERM)  # all at once: they stop side by side
-        with ExitStack() as stack:
-            for node in self.nodes.values():
-                stack.callback(node.close)
+        stop_all(self.nodes.values())
 
     # -- the console scripts -----------------------------------------------------------
     def common(self, name: str) -> list[str]:

@@ -31,7 +31,7 @@ import pytest
 
 from tests import clirun
 from tests.clirun import KDF_WARNING, ok, ok_json
-from tests.integration.nodes import HOST, NodeProcess, free_ports, wait_for
+from tests.integration.nodes import HOST, NodeProcess, free_ports, stop_all, wait_for
 from tests.integration.today import ENTRIES, PASSWORD, make_office
 
 OFFICEVAULT = str(Path(sys.executable).parent / "officevault")
@@ -119,7 +119,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     pairs = {n: (next(ports), next(ports)) for n in ("alice", "dave", "erin")}
     running = Office(root, env, pw, codes, pairs)
     with ExitStack() as stack:
-        stack.callback(close_all, running)
+        stack.callback(lambda: stop_all(running.nodes.values()))
         running.start("alice", "dave")
         running.start("dave", "alice")
 
@@ -133,12 +133,6 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{running.logs()}") from None
         yield running
-
-
-def close_all(office: Office) -> None:
-    with ExitStack() as stack:  # each is closed even if another fails
-        for node in office.nodes.values():
-            stack.callback(node.close)
 
 
 def error_line(proc: subprocess.CompletedProcess[str]) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,7 +50,7 @@ from tests.integration.netns import (
     unavailable,
     watch_host,
 )
-from tests.integration.nodes import NodeProcess, wait_for
+from tests.integration.nodes import NodeProcess, stop_all, wait_for
 from tests.integration.today import ENTRIES, PASSWORD, make_office
 
 OFFICEVAULT = str(Path(sys.executable).parent / "officevault")
@@ -109,13 +108,7 @@ class JoinLan:
         return "".join(node.log() for node in self.nodes.values())
 
     def close(self) -> None:
-        """Stop every node started here (each is tried even if another fails to stop)."""
-        for node in self.nodes.values():
-            if node.proc.poll() is None:
-                node.proc.send_signal(signal.SIGTERM)  # all at once: they stop side by side
-        with ExitStack() as stack:
-            for node in self.nodes.values():
-                stack.callback(node.close)
+        stop_all(self.nodes.values())
 
 
 def start_node(office: JoinLan, name: str, mdns: list[str]) -> None:
