@@ -34,6 +34,10 @@ from node.vault import Vault
 
 REFRESH = HEARTBEAT  # seconds between looks at the store when no CLI pokes us (node/poke.py)
 MAX_WAIT_MS = int(HEARTBEAT * 1000)
+MAX_ADDRESSES = 256  # peer addresses wanted at once (static ones and discovery's hints)
+HINTS_PER_DEVICE = 3  # addresses tried at once for one device
+UNANSWERED = 10.0  # seconds a link may go unanswered before it is closed and retried later
+MAX_PAUSE = 300.0  # the longest pause before an unanswered address is tried again
 TRIM_AFTER = 1 << 20  # bytes moved (in and out) after which a heartbeat trims the heap
 CUT_OFF_DELAY = 1.0  # seconds a revoked peer's link stays up to carry the news to it
 STATUS_EVERY = 10.0  # the node's status for `officevault peers` is rewritten at least this often
@@ -76,7 +80,9 @@ class Node:
         self.transport = Transport(box.secret, box.public, self._allow, self._active, host, port,
                                    join_port=join_port if admin else None)  # fmt: skip
         self.desk = Desk(vault.office, self.transport.port, log=log) if admin else None
-        self._addresses: set[PeerAddress] = set()
+        # Wanted addresses -> (when to try again, back-off): an address whose links never
+        # answer is closed after UNANSWERED seconds and tried again later, less and less often.
+        self._addresses: dict[PeerAddress, tuple[float, float]] = {}
         self.wall: Callable[[], float] = time.time
         # checkpoints are signed and judged by this clock, even if it is replaced later
         self.holdings.wall = lambda: self.wall()  # noqa: PLW0108
@@ -110,11 +116,50 @@ class Node:
         self.waker.wake()
 
     def add_peer(self, address: PeerAddress) -> None:
-        """Link to a peer (a device from discovery, or a static address)."""
+        """Link to a peer (a device from discovery, or a static address).
+
+        A discovered address is only a hint, and anyone on the LAN can advertise one: a
+        hint for a device that is not an active member is dropped, so is one for a device
+        already answering at another address; a device keeps at most HINTS_PER_DEVICE
+        addresses (a newer hint replaces the oldest), and at most MAX_ADDRESSES are
+        wanted at once.
+        """
         if address in self._addresses:
             return
-        self._addresses.add(address)
+        device = address.device
+        if device is not None:
+            older = [a for a in self._addresses if a.device == device]
+            if (
+                device == self.me
+                or self.vault.office.membership.state.active(device) is None
+                or any(self.transport.answered(a.host, a.port) for a in older)
+            ):
+                self.transport.stats["hints_ignored"] += 1
+                return
+            for stale in older[: max(0, len(older) - HINTS_PER_DEVICE + 1)]:
+                self._forget_address(stale)
+        if len(self._addresses) >= MAX_ADDRESSES:
+            self.transport.stats["hints_ignored"] += 1
+            return
+        self._addresses[address] = (self.clock(), UNANSWERED)
         self._link(address)
+
+    def _forget_address(self, address: PeerAddress) -> None:
+        del self._addresses[address]
+        self.transport.close_unanswered(address.host, address.port)
+
+    def _retry_addresses(self, now: float) -> None:
+        """Close links that never answered; open them again after a growing pause."""
+        for address, (due, pause) in list(self._addresses.items()):
+            if self.transport.answered(address.host, address.port):
+                self._addresses[address] = (now, UNANSWERED)
+                continue
+            opened = self.transport.unanswered_since(address.host, address.port)
+            if opened is not None and time.monotonic() - opened > UNANSWERED:
+                self.transport.close_unanswered(address.host, address.port)
+                self._addresses[address] = (now + pause, min(pause * 2, MAX_PAUSE))
+            elif opened is None and now >= due:
+                self._link(address)
 
     def _link(self, address: PeerAddress) -> None:
         state = self.vault.office.membership.state
@@ -180,6 +225,7 @@ class Node:
         self._check_revocations(now)
         if beat:
             self.transport.reopen_silent(time.monotonic(), PRESENCE + HEARTBEAT)
+            self._retry_addresses(now)
             self._send(self.core.tick(now))
             self._leader_chores(now)
             self._check_forks()

@@ -76,6 +76,7 @@ class Transport:
             self.port = self._router.bind_to_random_port(f"tcp://{self.host}")
         self._dealers: dict[Link, zmq.Socket[bytes]] = {}
         self._links: dict[zmq.Socket[bytes], Link] = {}  # the other way round
+        self._opened: dict[Link, float] = {}  # when each link was opened
         self._good: set[Link] = set()  # links whose handshake succeeded (a frame came back)
         self._keys: dict[Link, bytes] = {}  # the server key each link expects
         self._heard: dict[Link, float] = {}  # when each link last delivered a frame
@@ -122,6 +123,7 @@ class Transport:
         dealer.connect(f"tcp://{_bracket(host)}:{port}")
         self._dealers[link] = dealer
         self._links[dealer] = link
+        self._opened[link] = time.monotonic()
         self._keys[link] = server_key
         self._poller.register(dealer, zmq.POLLIN)
 
@@ -133,11 +135,30 @@ class Transport:
     def _close(self, link: Link) -> None:
         dealer = self._dealers.pop(link)
         self._links.pop(dealer, None)
+        self._opened.pop(link, None)
         self._good.discard(link)
         self._keys.pop(link, None)
         self._heard.pop(link, None)
         self._poller.unregister(dealer)
         dealer.close()
+
+    def answered(self, host: str, port: int) -> bool:
+        """Did a link to host:port complete its handshake (a frame came back)?"""
+        return any((k.host, k.port) == (host, port) for k in self._good)
+
+    def unanswered_since(self, host: str, port: int) -> float | None:
+        """When the oldest open, never answered link to host:port was opened (None: none)."""
+        times = [t for k, t in self._opened.items()
+                 if (k.host, k.port) == (host, port) and k not in self._good]  # fmt: skip
+        return min(times, default=None)
+
+    def close_unanswered(self, host: str, port: int) -> None:
+        """Close the links to host:port that never answered (libzmq would retry a failing
+        CURVE handshake every reconnect interval, for ever)."""
+        for link in [k for k in self._dealers if (k.host, k.port) == (host, port)]:
+            if link not in self._good:
+                self._close(link)
+                self.stats["closed_unanswered"] += 1
 
     def linked(self) -> list[bytes]:
         return sorted({k.device for k in self._good} | set(self._routes))
@@ -151,17 +172,21 @@ class Transport:
         """Queue one frame for `device`; False (and counted) if there is no room or no link."""
         links = [k for k in self._dealers if k.device == device]
         good = [k for k in links if k in self._good]
-        sent = False
+        route = self._routes.get(device)
+        # A link that answered; else every link still trying (a frame waits there until
+        # the handshake proves the device, and is never sent to anyone else) and also the
+        # peer's own link to us, if it has one (its handshake proved it already).
+        sent = queued = False
         for link in good[:1] or links:
             with contextlib.suppress(zmq.ZMQError):
                 self._dealers[link].send(frame, zmq.NOBLOCK)
-                sent = True
+                sent, queued = bool(good), True
         self.stats["sent_bytes"] += len(frame)
-        route = self._routes.get(device)
         if not sent and route is not None:
             with contextlib.suppress(zmq.ZMQError):
                 self._router.send_multipart([route, frame], zmq.NOBLOCK)
                 sent = True
+        sent = sent or queued
         if not sent:
             self.stats["dropped_sends"] += 1
         return sent

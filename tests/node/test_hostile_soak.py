@@ -22,20 +22,29 @@ rounds against one real `Node` (alice's, an admin node with a join desk) on
 
 The node must count what it refuses, keep serving bob (an entry syncs both ways
 afterwards), keep its per-peer tables bounded, and keep its Python heap flat:
-tracemalloc after warm-up rounds against after more rounds of the same.
+tracemalloc after warm-up rounds against after more rounds of the same (the
+frames the decoder must walk item by item, ~0.2 s each and ten times that under
+tracemalloc, are timed and checked against live pymalloc blocks on their own).
+One test is an expected failure, strict: it documents that the node keeps a
+socket for every distinct address ever offered for a member (see its reason).
 SECURITY_TESTS 17-20. Network rule: every socket is on 127.0.0.1; every wait is
-bounded by a deadline; nothing sleeps.
+bounded by a deadline; nothing sleeps. The live mDNS variant of the impostor is
+tests/discovery/test_mdns_impostor.py (in a network namespace of its own).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import socket
+import struct
+import sys
 import time
 import tracemalloc
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -45,7 +54,6 @@ import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zmq.utils import z85
-from zmq.utils.monitor import recv_monitor_message
 
 from node import messages
 from node.enrollment import MAX_SESSIONS
@@ -63,7 +71,7 @@ from node.messages import (
     Status,
     WantRecords,
 )
-from node.runner import Node, PeerAddress
+from node.runner import HINTS_PER_DEVICE, Node, PeerAddress
 from node.sync import Send
 from node.transport import CURVE_OVERHEAD
 from node.vault import Vault
@@ -86,16 +94,29 @@ from tests.node.vault_kit import T0, opened, replicas
 T = T0 + 1000  # the vault's "now" (inside every capability of the kit)
 STEP = 0.05  # fake seconds per step of the nodes
 WARMUP_ROUNDS = 2  # rounds before the first heap snapshot: caches and counters fill up
-MEASURED_ROUNDS = 6  # rounds between the two snapshots
+MEASURED_ROUNDS = 8  # rounds between the two snapshots
 RANDOM_FRAMES = 50  # random frames per round, 1 byte to 4 KiB each
 DAMAGED_FRAMES = 30  # damaged encodings of valid messages per round
 COPIES = 3  # of each decodable-but-hostile message per round
 MULTIPART = 5  # multipart messages (a wrong frame count) per round
 JOIN_GARBAGE = 20  # frames to the join desk per round
-MAX_SOAK_FRAMES = 2_000  # the bound on frames sent inside the session, all rounds together
-HEAP_GROWTH = 128 * 1024  # bytes the traced heap may grow by over the measured rounds
+MAX_SOAK_FRAMES = 2_000  # frames the insider may send in the soak, all rounds together
+HEAP_GROWTH = 40 * 1024  # measured 8-13 KiB here; one 32-byte object kept per frame: 45 KiB
 FD_GROWTH = 4  # descriptors the process may gain over the measured rounds
-SLOW_FRAME = 0.25  # seconds: no single frame may take the node longer than this to handle
+SLOW_FRAME = 1.0  # seconds one frame may take (the slowest here: ~0.2 s, 65,537 ids decoded)
+
+
+def monitor_events(monitor: Socket) -> list[int]:
+    """The event numbers waiting on a zmq monitor socket (bounded). Parsed here, not by
+    zmq.utils.monitor, whose enum values are cached for good (noise in the heap check)."""
+    events = []
+    for _ in range(1000):
+        try:
+            head = monitor.recv_multipart(zmq.NOBLOCK)[0]
+        except zmq.Again:
+            break
+        events.append(struct.unpack("=h", head[:2])[0])
+    return events
 
 
 # -- the office under attack -------------------------------------------------------------------
@@ -140,16 +161,15 @@ class Storm:
                 self.insider.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 break
-        for _ in range(1000):
-            try:
-                event = recv_monitor_message(self.insider_events, zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            self.events[int(event["event"])] += 1
+        self.events.update(monitor_events(self.insider_events))
 
     def not_from_bob(self) -> int:
         """Frames alice's core took from anyone but bob (the insider, or a wrongly admitted one)."""
         return sum(n for peer, n in self.received.items() if peer != self.bob.me)
+
+    def past(self, count: int) -> Callable[[], bool]:
+        """A wait condition: more than `count` frames from anyone but bob have been handled."""
+        return lambda: self.not_from_bob() > count
 
     def online(self) -> bool:
         now = self.clock.now
@@ -165,23 +185,24 @@ class Storm:
             vault.add({"title": f"{title} from {src}", "password": "s3cret"}, T)
             node = self.alice if src == "alice" else self.bob
             node.push_local(b for b in vault.op_log() if b not in before)
-            wanted = f"{title} from {src}"
-            assert self.step(
-                lambda v=self.vaults[dst], w=wanted: w in {s.title for s in v.entries()}
-            ), f"{wanted!r} did not reach {dst}: {list(self.log)[-5:]}"
+            wanted, there = f"{title} from {src}", self.vaults[dst]
+
+            def arrived(wanted: str = wanted, there: Vault = there) -> bool:
+                return wanted in {s.title for s in there.entries()}
+
+            assert self.step(arrived), f"{wanted!r} did not reach {dst}: {list(self.log)[-5:]}"
 
 
 @pytest.fixture
 def storm(office: dict[str, Path], tmp_path: Path) -> Iterator[Storm]:
     paths = replicas({n: office[n] for n in ("alice", "bob", "carol")}, tmp_path / "nodes")
     clock = Clock()
-    log: deque[str] = deque(maxlen=200)  # the node logs a line per refusal: keep the last few
+    log: deque[str] = deque(maxlen=20)  # the node logs a line per refusal: keep the last few
     with opened(paths) as vaults, zmq_context() as ctx:
         devices = {
-            name: Device(
-                v.office.identity.device_id, v.office.identity.box.secret, v.office.identity.box.public
-            )
+            name: Device(v.office.identity.device_id, box.secret, box.public)
             for name, v in vaults.items()
+            for box in [v.office.identity.box]
         }
         nodes: list[Node] = []
         try:
@@ -195,6 +216,7 @@ def storm(office: dict[str, Path], tmp_path: Path) -> Iterator[Storm]:
             bob.add_peer(PeerAddress(HOST, alice.port, alice.me))
             insider = ctx.socket(zmq.DEALER)
             insider.linger = 0
+            insider.sndtimeo = int(WAIT * 1000)  # a full queue fails the test, never hangs it
             carol = devices["carol"]
             _curve(devices["alice"], carol.public, carol.secret)(insider)
             monitor = insider.get_monitor_socket()
@@ -247,7 +269,7 @@ DECODABLE: dict[str, Make] = {
     "unsigned membership records": lambda r, d: Records(
         tuple(r.randbytes(r.randrange(1, 400)) for _ in range(8))
     ),
-    "a checkpoint of random bytes": lambda r, d: SignedCheckpoint(r.randbytes(r.randrange(1, 2048))),
+    "a checkpoint of random bytes": lambda r, d: SignedCheckpoint(r.randbytes(r.randrange(1, 999))),
     "a checkpoint naming alice as signer, badly signed": lambda r, d: SignedCheckpoint(
         d["alice"].device + r.randbytes(64) + r.randbytes(300)
     ),
@@ -265,9 +287,19 @@ DECODABLE: dict[str, Make] = {
 }
 
 
+def _walked(frame: bytes) -> bool:
+    """A frame the decoder reads item by item before refusing it (up to ~0.2 s here, and
+    ten times that under tracemalloc): too slow for the traced rounds, timed on its own."""
+    return 64 * 1024 < len(frame) <= MAX_FRAME
+
+
+LIGHT = {name: frame for name, frame in HOSTILE.items() if not _walked(frame)}
+HEAVY = {name: frame for name, frame in HOSTILE.items() if _walked(frame)}
+
+
 def insider_frames(rng: Random, devices: dict[str, Device]) -> list[bytes]:
     """One round of single frames for the insider to send (deterministic for a seed)."""
-    frames = list(HOSTILE.values())  # two of them are MAX_FRAME + 1 bytes
+    frames = list(LIGHT.values())  # two of them are MAX_FRAME + 1 bytes
     frames += [rng.randbytes(rng.randrange(1, 4097)) for _ in range(RANDOM_FRAMES)]
     for _ in range(DAMAGED_FRAMES):
         edits = [(rng.randrange(4), rng.randrange(4096), rng.randrange(256)) for _ in range(3)]
@@ -276,7 +308,7 @@ def insider_frames(rng: Random, devices: dict[str, Device]) -> list[bytes]:
     return frames
 
 
-FRAMES_PER_ROUND = len(HOSTILE) + RANDOM_FRAMES + DAMAGED_FRAMES + COPIES * len(DECODABLE)
+FRAMES_PER_ROUND = len(LIGHT) + RANDOM_FRAMES + DAMAGED_FRAMES + COPIES * len(DECODABLE)
 OVERSIZED = b"\x00" * (MAX_FRAME + CURVE_OVERHEAD + 1)
 
 
@@ -324,25 +356,22 @@ def _garbage_in_the_session(storm: Storm, rng: Random, tally: Tally) -> None:
     assert storm.step(all_in), (storm.not_from_bob() - before, len(frames), alice.core.stats)
     assert storm.not_from_bob() - before == len(frames)  # each frame handled once
     assert alice.transport.stats["bad_frame_counts"] - counts_before == MULTIPART
-    assert alice.core.stats["bad_frames"] - bad_before >= len(HOSTILE) + RANDOM_FRAMES // 2
+    assert alice.core.stats["bad_frames"] - bad_before >= len(LIGHT) + RANDOM_FRAMES // 2
 
 
 def _oversized_in_the_session(storm: Storm, tally: Tally) -> None:
     """A frame over ZMQ_MAXMSGSIZE: libzmq drops the link unread; the insider comes back."""
-    alice = storm.alice
     dropped = storm.events[zmq.EVENT_DISCONNECTED]
     before = storm.not_from_bob()
     storm.insider.send(OVERSIZED)
     tally.oversized += 1
     assert storm.step(lambda: storm.events[zmq.EVENT_DISCONNECTED] > dropped)
     assert storm.not_from_bob() == before  # nothing of it reached the core
-    # the insider's key is still enrolled: its reconnected link is served again
-    for _ in range(int(WAIT / 0.1)):
-        storm.insider.send(b"after the oversized frame", zmq.NOBLOCK)
-        tally.frames += 1
-        if storm.step(lambda: storm.not_from_bob() > before, 0.1):
-            break
-    assert storm.not_from_bob() > before
+    # the insider's key is still enrolled: its frame waits for the reconnected link, and is served
+    storm.insider.send(b"after the oversized frame")
+    tally.frames += 1
+    assert storm.step(lambda: storm.not_from_bob() > before)
+    assert storm.not_from_bob() == before + 1
 
 
 def _hostile_clients(storm: Storm, tally: Tally) -> None:
@@ -357,16 +386,13 @@ def _hostile_clients(storm: Storm, tally: Tally) -> None:
             make(storm.devices)(sock)
             socks.append((sock, sock.get_monitor_socket()))
             sock.connect(f"tcp://{HOST}:{storm.alice.port}")
-            sock.send(b"let me in", zmq.NOBLOCK)
+            with contextlib.suppress(zmq.Again):  # no pipe yet: the handshake is what counts
+                sock.send(b"let me in", zmq.NOBLOCK)
         seen: list[set[int]] = [set() for _ in socks]
 
         def all_failed() -> bool:
             for (_, monitor), events in zip(socks, seen, strict=True):
-                for _ in range(100):
-                    try:
-                        events.add(int(recv_monitor_message(monitor, zmq.NOBLOCK)["event"]))
-                    except zmq.Again:
-                        break
+                events.update(monitor_events(monitor))
             return all(HANDSHAKE_FAILED & events for events in seen)
 
         assert storm.step(all_failed), seen
@@ -388,11 +414,11 @@ def _raw_bytes(storm: Storm, tally: Tally) -> None:
     for port in ports:
         assert port
         for payload in RAW_BYTES.values():
-            with socket.create_connection((HOST, port), timeout=WAIT) as raw:
-                try:
-                    raw.sendall(payload)
-                except OSError:
-                    pass  # alice hung up first: what we want
+            with (
+                socket.create_connection((HOST, port), timeout=WAIT) as raw,
+                contextlib.suppress(OSError),  # alice hung up first: what we want
+            ):
+                raw.sendall(payload)
             tally.raw_connections += 1
 
 
@@ -404,7 +430,7 @@ def _join_desk_garbage(storm: Storm, rng: Random, tally: Tally) -> None:
     sock.linger = 0
     try:
         sock.connect(f"tcp://{HOST}:{port}")
-        frames = list(HOSTILE_JOIN.values())[:JOIN_GARBAGE // 2]
+        frames = list(HOSTILE_JOIN.values())[: JOIN_GARBAGE // 2]
         frames += [
             messages.encode_join(JoinHello(rng.randrange(1, 100_000), rng.randbytes(33)))
             for _ in range(JOIN_GARBAGE - len(frames))
@@ -474,10 +500,11 @@ def test_a_node_under_rounds_of_hostile_traffic_stays_alive_bounded_and_flat(
     alice, tally = storm.alice, Tally()
     assert (WARMUP_ROUNDS + MEASURED_ROUNDS) * (FRAMES_PER_ROUND + MULTIPART) <= MAX_SOAK_FRAMES
     started = time.monotonic()
-    tracemalloc.start(8)
+    tracemalloc.start(4)
     try:
         for seed in range(WARMUP_ROUNDS):
             round_of_attacks(storm, seed, tally)
+        _snapshot()  # once before, so that the filters' own patterns are compiled already
         first, fds = _snapshot(), fd_count()
         for seed in range(WARMUP_ROUNDS, WARMUP_ROUNDS + MEASURED_ROUNDS):
             round_of_attacks(storm, seed, tally)
@@ -485,21 +512,21 @@ def test_a_node_under_rounds_of_hostile_traffic_stays_alive_bounded_and_flat(
     finally:
         tracemalloc.stop()
     grown = _size(second) - _size(first)
-    top = "\n".join(str(s) for s in second.compare_to(first, "traceback")[:5])
-    print(f"{tally}; heap grew {grown} B, fds {fds} -> {fd_count()}, "
-          f"slowest frame {storm.slowest * 1000:.1f} ms, {time.monotonic() - started:.1f} s")  # fmt: skip
+    top = "\n".join(str(s) for s in second.compare_to(first, "lineno")[:25])
+    took = time.monotonic() - started
+    print(f"{tally}; heap +{grown} B, fds {fds} -> {fd_count()}, {took:.1f} s")
     assert grown < HEAP_GROWTH, f"the heap grew by {grown} B over {MEASURED_ROUNDS} rounds:\n{top}"
     assert fd_count() - fds <= FD_GROWTH
 
     # refused and counted
     rounds = WARMUP_ROUNDS + MEASURED_ROUNDS
-    assert alice.core.stats["bad_frames"] >= rounds * (len(HOSTILE) + RANDOM_FRAMES // 2)
+    assert alice.core.stats["bad_frames"] >= rounds * (len(LIGHT) + RANDOM_FRAMES // 2)
     assert alice.core.stats["refused"] >= rounds * COPIES * 2  # the forged checkpoints
     assert alice.holdings.refused >= rounds * COPIES * (8 + 1 + 8)  # envelopes and records
     assert alice.transport.stats["bad_frame_counts"] == rounds * MULTIPART
     assert alice.transport.stats["refused_handshakes"] >= tally.unknown_keys
-    assert alice.transport.stats["bad_join_frames"] == 0  # every join frame was one part
-    assert storm.slowest < SLOW_FRAME, (storm.slowest, storm.slowest_frame)
+    # raw bytes on the plain join port are read as ZMTP/1.0 messages, of many parts: counted
+    assert alice.transport.stats["bad_join_frames"] >= rounds
 
     # alive: bob is still online and served, both ways
     assert storm.step(storm.online)
@@ -510,13 +537,64 @@ def test_a_node_under_rounds_of_hostile_traffic_stays_alive_bounded_and_flat(
     ]
 
 
+HEAVY_REPEATS = 3  # times each frame the decoder walks is sent again, for the heap check
+BLOCK_GROWTH = 1_000  # pymalloc blocks alice may gain (3 seen; one decoded id list: ~65,000)
+
+
+def test_each_hostile_frame_is_handled_quickly_and_leaves_nothing_behind(storm: Storm) -> None:
+    """Every frame of the tables, one at a time through carol's session, timed alone (no
+    tracemalloc here); then the frames the decoder must walk, again and again, against
+    the count of live pymalloc blocks (a retained decode would be tens of thousands)."""
+    rng = Random(7)
+    table = {f"hostile: {name}": frame for name, frame in HOSTILE.items()}
+    for name, make in DECODABLE.items():
+        table[f"decodable: {name}"] = messages.encode(make(rng, storm.devices))
+    took: dict[str, float] = {}
+    for name, frame in table.items():
+        storm.slowest, before = 0.0, storm.not_from_bob()
+        storm.insider.send(frame)
+        assert storm.step(storm.past(before)), name
+        took[name] = storm.slowest
+    slow = {name: t for name, t in took.items() if t >= SLOW_FRAME}
+    assert not slow, slow
+    print(f"slowest: {max(took.items(), key=lambda item: item[1])}")
+
+    gc.collect()
+    blocks = sys.getallocatedblocks()
+    before = storm.not_from_bob()
+    for _ in range(HEAVY_REPEATS):
+        for frame in HEAVY.values():
+            storm.insider.send(frame)
+    wanted = HEAVY_REPEATS * len(HEAVY)
+    assert storm.step(lambda: storm.not_from_bob() - before >= wanted)
+    gc.collect()
+    grown = sys.getallocatedblocks() - blocks
+    assert grown < BLOCK_GROWTH, grown
+    _bounded(storm)
+    storm.syncs("After the tables")
+
+
 # -- Hypothesis: garbage inside the session, generated ----------------------------------------
 
+
+def _envelopes(blobs: list[bytes]) -> bytes:
+    return messages.encode(Envelopes(tuple(blobs)))
+
+
+def _records(blobs: list[bytes]) -> bytes:
+    return messages.encode(Records(tuple(blobs)))
+
+
+def _checkpoint(blob: bytes) -> bytes:
+    return messages.encode(SignedCheckpoint(blob))
+
+
+blob_lists = st.lists(st.binary(max_size=300), max_size=8)
 garbage: st.SearchStrategy[bytes] = st.one_of(
-    hostile_bytes,
-    st.builds(lambda b: messages.encode(Envelopes(tuple(b))), st.lists(st.binary(max_size=300), max_size=8)),
-    st.builds(lambda b: messages.encode(Records(tuple(b))), st.lists(st.binary(max_size=300), max_size=8)),
-    st.builds(lambda b: messages.encode(SignedCheckpoint(b)), st.binary(min_size=1, max_size=600)),
+    hostile_bytes,  # test_messages.py's: random bytes, and damaged encodings of valid messages
+    st.builds(_envelopes, blob_lists),  # decodable, with blobs no signature covers
+    st.builds(_records, blob_lists),
+    st.builds(_checkpoint, st.binary(min_size=1, max_size=600)),
 )
 
 
@@ -562,6 +640,7 @@ class Impostor:
     sock: Socket
     monitor: Socket
     port: int
+    public: bytes  # its CURVE key (raw): no membership record names it
     events: Counter[int] = field(default_factory=Counter)
     frames: list[list[bytes]] = field(default_factory=list)
 
@@ -571,67 +650,83 @@ class Impostor:
                 self.frames.append(self.sock.recv_multipart(zmq.NOBLOCK))
             except zmq.Again:
                 break
-        for _ in range(1000):
-            try:
-                self.events[int(recv_monitor_message(self.monitor, zmq.NOBLOCK)["event"])] += 1
-            except zmq.Again:
-                break
+        self.events.update(monitor_events(self.monitor))
 
 
-@pytest.fixture
-def impostor(storm: Storm) -> Iterator[Impostor]:
+@contextmanager
+def impostor_at(ctx: Context, host: str = HOST) -> Iterator[Impostor]:
+    """An impostor listening on `host` (a random port) with a fresh key nobody enrolled."""
     public, secret = zmq.curve_keypair()
-    sock = storm.ctx.socket(zmq.ROUTER)
+    sock = ctx.socket(zmq.ROUTER)
     sock.linger = 0
     sock.curve_server = True
     sock.curve_publickey = public
     sock.curve_secretkey = secret
     monitor = sock.get_monitor_socket()
-    port = sock.bind_to_random_port(f"tcp://{HOST}")
-    assert z85.decode(public) != storm.devices["bob"].public
     try:
-        yield Impostor(sock, monitor, port)
+        port = sock.bind_to_random_port(f"tcp://{host}")
+        yield Impostor(sock, monitor, port, z85.decode(public))
     finally:
         sock.disable_monitor()
         monitor.close()
         sock.close()
 
 
+@pytest.fixture
+def impostor(storm: Storm) -> Iterator[Impostor]:
+    with impostor_at(storm.ctx) as found:
+        yield found
+
+
 # who the impostor's address is offered as -> how many of alice's links may point at it
 CLAIMS: dict[str, tuple[Callable[[Storm], bytes | None], int]] = {
-    "bob's device id (another node's name)": (lambda s: s.bob.me, 1),
+    "bob's device id (bob already answers elsewhere: ignored)": (lambda s: s.bob.me, 0),
     "carol's device id (a member not online)": (lambda s: s.devices["carol"].device, 1),
     "a device id no record names (our office, a foreign key)": (lambda s: bytes(range(ID)), 0),
     "alice's own device id": (lambda s: s.alice.me, 0),
     "no device id (a static address: every member's key is tried)": (lambda s: None, 3),
 }
 OFFERS = 50  # times the same hint is offered (mDNS refreshes it, a forger repeats it)
+WATCH = 1.5  # seconds the impostor is watched: several reconnect intervals
+RECONNECT_IVL = 200  # ms: node/transport.py's DEALER reconnect interval (the fastest retry)
 
 
 @pytest.mark.parametrize("claim", CLAIMS.values(), ids=list(CLAIMS))
 def test_an_impostor_at_an_offered_address_is_never_believed(
     storm: Storm, impostor: Impostor, claim: tuple[Callable[[Storm], bytes | None], int]
 ) -> None:
+    """A hint (what discovery hands the node) names the impostor's address as a member's,
+    OFFERS times: alice opens at most one link per member key to it, the handshake fails
+    each time (the impostor holds no enrolled key), nothing from it reaches the core, and
+    bob is still reached and synced with."""
     device_of, links = claim
     alice = storm.alice
     address = PeerAddress(HOST, impostor.port, device_of(storm))
-    refused_before = alice.core.stats["refused"]
+    assert impostor.public not in {d.public for d in storm.devices.values()}
+    refused_before, started = alice.core.stats["refused"], time.monotonic()
     for _ in range(OFFERS):
         alice.offer_peer(address)
-    deadline = time.monotonic() + 1.5  # long enough for several reconnects (200 ms at first)
 
     def watched() -> bool:
         impostor.watch()
-        return time.monotonic() > deadline
+        return time.monotonic() - started > WATCH
 
-    storm.step(watched, 3.0)
+    storm.step(watched, 2 * WATCH)
+    elapsed = time.monotonic() - started
 
     at_impostor = [k for k in alice.transport._dealers if k.port == impostor.port]
     assert len(at_impostor) == links  # once per member key, however often it was offered
-    assert impostor.frames == []  # the handshake never got far enough to carry a frame
+    assert impostor.frames == []  # no handshake got far enough to carry a frame
     assert impostor.events[zmq.EVENT_HANDSHAKE_SUCCEEDED] == 0
-    # libzmq retries with a growing interval (200 ms to 5 s): a handful of knocks per link
-    assert impostor.events[zmq.EVENT_ACCEPTED] <= 10 * max(links, 1), impostor.events
+    if links:
+        assert impostor.events[zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL] > 0, impostor.events
+    # each link knocks once per reconnect interval (libzmq does not back off after a failed
+    # handshake), never once per offer: OFFERS links would knock OFFERS times as often
+    interval = RECONNECT_IVL / 1000
+    assert impostor.events[zmq.EVENT_ACCEPTED] <= links * (elapsed / interval + 2), (
+        impostor.events,
+        elapsed,
+    )
     assert all(k.port != impostor.port for k in alice.transport._good)
     assert alice.transport.linked() == [storm.bob.me]
     assert set(alice.core.online(storm.clock.now)) == {storm.bob.me}
@@ -639,20 +734,20 @@ def test_an_impostor_at_an_offered_address_is_never_believed(
     storm.syncs("Despite the impostor")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product: Node.add_peer keeps every distinct address offered and opens a DEALER "
-    "(with its descriptors) for each, with no bound or expiry (node/runner.py _addresses)",
-)
 def test_hints_at_many_addresses_for_one_member_stay_bounded(storm: Storm) -> None:
-    """An mDNS forger names bob's device at a new port again and again: what alice holds for
-    it must stay bounded (the discovery PeerTable keeps one address per device; the node
-    should not keep more)."""
+    """A forger advertises bob's device id at a new port again and again (node_cli feeds
+    every mDNS advert to offer_peer). Bob linked to alice himself (she holds no address of
+    his), so she tries the hints, but at most HINTS_PER_DEVICE at once: a newer one
+    replaces the oldest, and the descriptors stay bounded."""
     alice, fds = storm.alice, fd_count()
-    for port in range(1, 41):  # nothing listens there on 127.0.0.1, or an impostor does
+    for port in range(MANY_HINTS):  # nothing listens there on 127.0.0.1
         alice.offer_peer(PeerAddress(HOST, 60000 + port, storm.bob.me))
-        alice.offer_peer(PeerAddress(HOST, 61000 + port, bytes([port]) * ID))
-    storm.step(lambda: False, 0.3)
-    assert len(alice.transport._dealers) <= 2, len(alice.transport._dealers)
-    assert len(alice._addresses) <= 4, len(alice._addresses)
+    storm.step(lambda: False, 1.0)
+    dealers = len(alice.transport._dealers)
+    assert dealers <= HINTS_PER_DEVICE, (
+        f"{dealers} links for {len(alice.transport.candidates())} devices"
+    )
     assert fd_count() - fds <= FD_GROWTH
+
+
+MANY_HINTS = 40  # distinct addresses offered for bob (at most 64 are taken per wake-up)
