@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
-from node import checkpoints
-from node.runner import CHECKPOINT_EVERY, Node
+import pytest
+
+from node import checkpoints, runner
+from node.runner import CHECKPOINT_EVERY, Node, PeerAddress
 from tests.node import vault_kit as K
 
 
@@ -79,3 +83,43 @@ def test_the_leader_signs_a_checkpoint_and_signs_again_only_after_a_change(
         finally:
             node.close()
         assert not any("could not" in line for line in lines), lines
+
+
+def test_an_address_that_never_answers_is_closed_and_retried_less_and_less_often(
+    office: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libzmq would retry a link whose handshake never completes every 200 ms, for ever;
+    the node closes it after UNANSWERED seconds and opens it again after a doubling pause."""
+    monkeypatch.setattr(runner, "UNANSWERED", 0.05)
+    paths = K.replicas(office, tmp_path)
+    with K.opened({"alice": paths["alice"], "bob": paths["bob"]}) as v:
+        now = [1000.0]
+        node = Node(v["alice"], log=lambda _line: None, clock=lambda: now[0])
+        bob = v["bob"].office.identity.device_id
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            dead = PeerAddress("127.0.0.1", sock.getsockname()[1], bob)  # nothing accepts
+
+            def beat() -> None:
+                node._next_beat = now[0]
+                node.step(0)
+
+            try:
+                node.add_peer(dead)
+                assert node.transport.candidates() == [bob]
+                pauses = []
+                for _ in range(3):
+                    time.sleep(0.1)  # longer than UNANSWERED, in real time
+                    beat()
+                    assert node.transport.candidates() == [], "closed once it went unanswered"
+                    due, _ = node._addresses[dead]
+                    pauses.append(due - now[0])
+                    beat()
+                    assert node.transport.candidates() == [], "not before its pause is over"
+                    now[0] = due
+                    beat()
+                    assert node.transport.candidates() == [bob], "tried again after the pause"
+                assert pauses == pytest.approx([0.05, 0.1, 0.2])
+                assert node.transport.stats["closed_unanswered"] == 3
+            finally:
+                node.close()
