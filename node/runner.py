@@ -120,7 +120,7 @@ class Node:
 
         A discovered address is only a hint, and anyone on the LAN can advertise one: a
         hint for a device that is not an active member is dropped, so is one for a device
-        already answering at another address; a device keeps at most HINTS_PER_DEVICE
+        already linked (either way); a device keeps at most HINTS_PER_DEVICE
         addresses (a newer hint replaces the oldest), and at most MAX_ADDRESSES are
         wanted at once.
         """
@@ -132,7 +132,7 @@ class Node:
             if (
                 device == self.me
                 or self.vault.office.membership.state.active(device) is None
-                or any(self.transport.answered(a.host, a.port) for a in older)
+                or device in self.transport.linked()  # it reaches us, or we reach it
             ):
                 self.transport.stats["hints_ignored"] += 1
                 return
