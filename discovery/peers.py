@@ -104,6 +104,13 @@ def normal_host(value: object) -> str | None:
     return str(ip)
 
 
+def usable_host(advert: Advert) -> str | None:
+    """The advert's host, normalised, if its device id, port and host are well formed."""
+    if not is_id(advert.device_id) or not is_port(advert.port):
+        return None
+    return normal_host(advert.host)
+
+
 class PeerTable:
     """A bounded, expiring map from device id to the latest advert for it."""
 
@@ -126,13 +133,8 @@ class PeerTable:
         A refresh of a hint we hold (same host and port) returns False, and
         so does an ignored advert; `stats` tells the two apart.
         """
-        host = normal_host(advert.host)
-        if (
-            advert.office_id != self.office_id
-            or not is_id(advert.device_id)
-            or not is_port(advert.port)
-            or host is None
-        ):
+        host = usable_host(advert)
+        if advert.office_id != self.office_id or host is None:
             with self._lock:
                 self.stats.ignored += 1
             return False
@@ -190,14 +192,12 @@ class JoinDesks:
 
     def observe(self, advert: Advert) -> bool:
         """Take in an advert; True if it names a join desk not heard of before."""
-        host = normal_host(advert.host)
+        host = usable_host(advert)
         join_port = advert.join_port
         if (
             join_port is None
             or not is_port(join_port)
             or not is_id(advert.office_id)
-            or not is_id(advert.device_id)
-            or not is_port(advert.port)
             or host is None
         ):
             with self._lock:

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from node import heap, messages
-from node.checkpoints import Shortfall
 from node.enrollment import Desk
 from node.errors import PeerError, StorageError, UserError
 from node.holdings import VaultHoldings
@@ -32,7 +31,6 @@ from node.sync import HEARTBEAT, PRESENCE, Event, Send, SyncCore, batches
 from node.transport import Transport
 from node.vault import Vault
 
-REFRESH = HEARTBEAT  # seconds between looks at the store when no CLI pokes us (node/poke.py)
 MAX_WAIT_MS = int(HEARTBEAT * 1000)
 MAX_ADDRESSES = 256  # peer addresses wanted at once (static ones and discovery's hints)
 HINTS_PER_DEVICE = 3  # addresses tried at once for one device
@@ -51,9 +49,6 @@ class PeerAddress:
     host: str
     port: int
     device: bytes | None = None  # None: a static address whose device we will learn
-
-
-EVEN = Shortfall(0, 0, ())
 
 
 class Node:
@@ -90,7 +85,8 @@ class Node:
         # arrive together and wake each node a few times, not once per peer.
         self._next_beat = clock()  # the first step beats at once
         self.waker = Waker()
-        self._moved = TRIM_AFTER + 1  # bytes received since the heap was last trimmed
+        self._received = 0  # bytes of frames received, ever
+        self._trimmed = -TRIM_AFTER - 1  # bytes moved (in and out) when the heap was trimmed
         for sock in self.waker.sockets():
             self.transport.watch(sock)
         with contextlib.suppress(StorageError), vault.office.store.transaction(durable=False):
@@ -210,7 +206,7 @@ class Node:
         now = self.clock()
         for device, frame in frames:
             self._send(self.core.receive(device, frame, now))
-            self._moved += len(frame)
+            self._received += len(frame)
         self._serve_joins()
         beat = now >= self._next_beat
         if beat:
@@ -230,8 +226,9 @@ class Node:
             self._leader_chores(now)
             self._check_forks()
             self._write_status(now)
-            if self._moved + self.transport.stats["sent_bytes"] > TRIM_AFTER:
-                self._moved = self.transport.stats["sent_bytes"] = 0
+            moved = self._received + self.transport.stats["sent_bytes"]
+            if moved - self._trimmed > TRIM_AFTER:
+                self._trimmed = moved
                 heap.trim()
         self._report(self.core.events)
         self.core.events.clear()
@@ -294,10 +291,13 @@ class Node:
     def _checkpoint(self) -> None:
         """Sign a checkpoint of what this node holds, unless the newest one says the same."""
         held = self.core.checkpoint
-        if held is not None and held.signer == self.me and self.core.shortfall() == EVEN:
-            same = {(d, s) for d, s, _ in held.heads} == set(self.holdings.vector().items())
-            if same and held.record_count == len(self.holdings.record_ids()):
-                return
+        if (
+            held is not None
+            and held.signer == self.me
+            and {(d, s) for d, s, _ in held.heads} == set(self.holdings.vector().items())
+            and held.record_count == len(self.holdings.record_ids())
+        ):
+            return
         try:
             self.core.adopt(self.holdings.sign_checkpoint(self.core.term))
         except (PeerError, StorageError) as exc:
