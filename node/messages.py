@@ -177,7 +177,8 @@ def encode(message: Message) -> bytes:
             "checkpoint": message.checkpoint,
         }
     elif isinstance(message, Envelopes):
-        fields = {"t": "envelopes", "blobs": list(message.blobs), "covered": list(message.covered)}
+        covered = b"".join(message.covered)  # packed, as the vector: decoded by every receiver
+        fields = {"t": "envelopes", "blobs": list(message.blobs), "covered": covered}
     elif isinstance(message, Records):
         fields = {"t": "records", "blobs": list(message.blobs)}
     elif isinstance(message, RecordIds):
@@ -211,7 +212,10 @@ def decode(frame: bytes) -> Message:
         return Status(vector, f.blob("records", 32), count, term, leader, admin, checkpoint)
     if kind == "envelopes":
         f.exactly("t", "blobs", "covered")
-        covered = tuple(_id(i) for i in f.array("covered", MAX_DEVICES))
+        packed = f.blob("covered", max_size=MAX_DEVICES * ID)
+        if len(packed) % ID:
+            raise DecodeError("a malformed covered list")
+        covered = tuple(packed[i : i + ID] for i in range(0, len(packed), ID))
         return Envelopes(tuple(_blob(b) for b in f.array("blobs", MAX_BLOBS)), covered)
     if kind == "records":
         f.exactly("t", "blobs")

@@ -299,7 +299,9 @@ class Node:
         ):
             return
         try:
-            self.core.adopt(self.holdings.sign_checkpoint(self.core.term))
+            self._send(
+                self.core.publish(self.holdings.sign_checkpoint(self.core.term), self.clock())
+            )
         except (PeerError, StorageError) as exc:
             self.log(f"could not sign a checkpoint: {exc}")
 

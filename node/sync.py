@@ -16,6 +16,8 @@ sends what comes back. That lets tests run many nodes in one process.
   push names the devices it was already sent to ("covered"), and a receiver
   forwards only to its peers outside that set: in a fully linked office
   nobody forwards, and a lie or a lost frame costs only an anti-entropy round.
+  Anti-entropy leaves out envelopes pushed in the last IN_FLIGHT seconds: a Status
+  sent while the push was on its way would otherwise fetch a second copy.
 - Presence: a peer is online while its Status keeps arriving (PRESENCE). A
   Status identical to the last one answered, while ours is unchanged too, only
   refreshes presence (no decode, no work); it is answered again after
@@ -26,8 +28,9 @@ sends what comes back. That lets tests run many nodes in one process.
   healed partition sees one set of online admins, hence one leader. Safety
   never depends on the leader; only who does the leader's chores does.
 - Checkpoints: each Status names the newest admin-signed checkpoint held
-  (node/checkpoints.py); a peer naming another is sent ours, and a receiver
-  keeps it only if it verifies and is newer. It is the floor a node measures
+  (node/checkpoints.py). Its signer sends a new one to every online peer; a
+  peer still naming another later is sent ours, and a receiver keeps it only
+  if it verifies and is newer. It is the floor a node measures
   itself against (`shortfall`); an older one, replayed, changes nothing.
 """
 
@@ -58,7 +61,10 @@ from node.messages import (
 HEARTBEAT = 3.0
 PRESENCE = 8.0  # a peer is online while its last frame is younger than this
 REANSWER = 3 * HEARTBEAT
+LAGGARD = 2 * HEARTBEAT  # a peer still naming another checkpoint after this long is sent ours
+IN_FLIGHT = 1.5  # seconds a pushed envelope is left out of anti-entropy answers
 PUSH_BATCH = 256  # envelopes per anti-entropy message
+MAX_PUSHED = 4096  # digests of recent pushes remembered
 MAX_BATCH_BYTES = 3 * 1024 * 1024
 
 
@@ -97,6 +103,8 @@ class PeerState:
     status: Status | None = None
     sent_status: float = -1e18
     answered: tuple[bytes, bytes, float] | None = None  # (their Status, ours, when) last answered
+    naming: tuple[bytes, float] | None = None  # (another checkpoint id they name, since when)
+    checkpoint_sent: tuple[bytes, float] | None = None  # (id of ours sent them, when)
 
 
 @dataclass
@@ -111,6 +119,7 @@ class SyncCore:
     stats: Counter[str] = field(default_factory=Counter)
     _last_status: tuple[Status, bytes] | None = None
     _digest_of: tuple[int, bytes] | None = None
+    _pushed: dict[bytes, float] = field(default_factory=dict)  # digest -> when pushed
 
     # -- inputs ---------------------------------------------------------------
     def connected(self, peer: bytes, now: float) -> list[Send]:
@@ -157,6 +166,7 @@ class SyncCore:
                 state.status = None
             if now - state.sent_status >= HEARTBEAT * 0.75:  # ticks may come a little early
                 out.append(self._status_to(peer, now))
+        self._pushed = {d: t for d, t in self._pushed.items() if now - t < IN_FLIGHT}
         self._elect(now)
         return out
 
@@ -167,6 +177,10 @@ class SyncCore:
         that have not been sent them yet (`covered`: by whoever sent them to us)."""
         if not blobs:
             return []
+        if len(self._pushed) + len(blobs) > MAX_PUSHED:
+            self._pushed.clear()
+        for blob in blobs:
+            self._pushed[_digest(blob)] = now
         skip = {self.me, source, *covered}
         targets = [p for p, s in self.peers.items() if p not in skip and self._online(s, now)]
         if not targets:
@@ -178,6 +192,18 @@ class SyncCore:
     def announce(self, now: float) -> list[Send]:
         """Our Status to every online peer now (news that must not wait for a heartbeat)."""
         return [self._status_to(p, now) for p in self.online(now)]
+
+    def publish(self, checkpoint: Checkpoint, now: float) -> list[Send]:
+        """Keep a checkpoint this node just signed and send it to every online peer at once
+        (the others never relay it to peers that are up to date: no storm of copies)."""
+        if not self.adopt(checkpoint):
+            return []
+        frame = messages.encode(SignedCheckpoint(checkpoint.blob))
+        out = []
+        for peer in self.online(now):
+            self.peers[peer].checkpoint_sent = (self._checkpoint_id(), now)
+            out.append(Send(peer, frame))
+        return out
 
     def adopt(self, checkpoint: Checkpoint) -> bool:
         """Keep `checkpoint` (verified; ours or a peer's) if it is newer than the one held."""
@@ -248,7 +274,7 @@ class SyncCore:
         if isinstance(message, Status):
             state.status = message
             self.term = max(self.term, min(message.term, messages.MAX_TERM - 1))
-            return self._answer_status(peer, message)
+            return self._answer_status(peer, state, message, now)
         if isinstance(message, Envelopes):
             fresh = self.holdings.take_envelopes(message.blobs)
             self.stats["envelopes_new"] += len(fresh)
@@ -283,9 +309,13 @@ class SyncCore:
             return []
         return []
 
-    def _answer_status(self, peer: bytes, status: Status) -> list[Send]:
+    def _answer_status(
+        self, peer: bytes, state: PeerState, status: Status, now: float
+    ) -> list[Send]:
         out = []
-        if self.checkpoint is not None and status.checkpoint != self._checkpoint_id():
+        if self._owes_checkpoint(state, status, now):
+            assert self.checkpoint is not None
+            state.checkpoint_sent = (self._checkpoint_id(), now)
             out.append(Send(peer, messages.encode(SignedCheckpoint(self.checkpoint.blob))))
         if status.records != self._records_digest()[1]:
             ids = self.holdings.record_ids()
@@ -294,11 +324,37 @@ class SyncCore:
         pushed: list[bytes] = []
         for author, seq in sorted(self.holdings.vector().items()):
             if seq > theirs.get(author, 0) and len(pushed) < PUSH_BATCH:
-                pushed += self.holdings.envelopes_after(
+                after = self.holdings.envelopes_after(
                     author, theirs.get(author, 0), PUSH_BATCH - len(pushed)
                 )
+                pushed += self._settled(after, now)
         out += [Send(peer, messages.encode(Envelopes(b))) for b in batches(pushed)]
         return out
+
+    def _settled(self, blobs: list[bytes], now: float) -> list[bytes]:
+        """`blobs` (one author's, in sequence) up to the first pushed under IN_FLIGHT ago."""
+        if not self._pushed:
+            return blobs
+        for i, blob in enumerate(blobs):
+            when = self._pushed.get(_digest(blob))
+            if when is not None and now - when < IN_FLIGHT:
+                return blobs[:i]
+        return blobs
+
+    def _owes_checkpoint(self, state: PeerState, status: Status, now: float) -> bool:
+        """Send our checkpoint to a peer naming another? Its signer answers at once; anyone
+        else only once the peer has named another for LAGGARD (the signer may be away);
+        nobody sends the same one to the same peer twice within REANSWER."""
+        ours = self._checkpoint_id()
+        if self.checkpoint is None or status.checkpoint == ours:
+            state.naming = None
+            return False
+        if state.naming is None or state.naming[0] != status.checkpoint:
+            state.naming = (status.checkpoint, now)
+        sent = state.checkpoint_sent
+        if sent is not None and sent[0] == ours and now - sent[1] < REANSWER:
+            return False
+        return self.checkpoint.signer == self.me or now - state.naming[1] >= LAGGARD
 
     def _elect(self, now: float) -> None:
         candidates = [
@@ -317,6 +373,10 @@ class SyncCore:
             self.leader = leader
             self.term = min(self.term + 1, messages.MAX_TERM)
             self.events.append(Event("leader", leader, str(self.term)))
+
+
+def _digest(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=16).digest()
 
 
 def checkpoint_id(checkpoint: Checkpoint) -> bytes:

@@ -16,6 +16,7 @@ It does not read the clock (methods take `now`) and does not print.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -224,14 +225,10 @@ class Vault:
         self._touched |= touched
         for entry in touched:
             self._summaries.pop(entry, None)
-            state = self._table.entries.get(entry)
-            if state is None:
-                self._search.pop(entry, None)
-                if self._table.purged(entry):  # no plaintext of a purged entry stays cached
-                    self._dropped.update(v.key for v in self._table.versions_of(entry))
-            else:
-                shown = self._listed(state.current)
-                self._search[entry] = "\n".join(shown[:3]).casefold() if shown else ""
+            self._search.pop(entry, None)  # decrypted again when next searched or listed
+            if entry not in self._table.entries and self._table.purged(entry):
+                # no plaintext of a purged entry stays cached
+                self._dropped.update(v.key for v in self._table.versions_of(entry))
 
     def _listed(self, v: Version) -> list[str] | None:
         """The decrypted searchable fields of a version (cached); None if unreadable."""
@@ -298,17 +295,27 @@ class Vault:
         self._sync()
         needle = (search or "").casefold()
         out = []
-        for entry_id, state in self._table.entries.items():
+        for state in self._table.entries.values():
             if state.trashed != trash:
                 continue
-            if needle and needle not in self._search.get(entry_id, ""):
+            if needle and needle not in self._search_text(state):
                 continue
             summary = self._summary(state)
             if category is not None and summary.category.casefold() != category.casefold():
                 continue
             out.append(summary)
         out.sort(key=lambda s: (s.title.casefold(), s.id))
+        with contextlib.suppress(StorageError):  # a cache: rebuilt if this write is lost
+            self._flush_plain_now()
         return out
+
+    def _search_text(self, state: EntryState) -> str:
+        text = self._search.get(state.entry_id)
+        if text is None:
+            shown = self._listed(state.current)
+            text = "\n".join(shown[:3]).casefold() if shown else ""
+            self._search[state.entry_id] = text
+        return text
 
     def categories(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -148,12 +148,12 @@ def shaped(kind: str, key: str, value: Value, **changes: Value | _Drop) -> bytes
 
 def envelopes(blobs: Value, **changes: Value | _Drop) -> bytes:
     """An Envelopes map (nobody covered yet) holding `blobs` (plus changes), encoded."""
-    return _encode({"t": "envelopes", "blobs": blobs, "covered": []}, changes)
+    return _encode({"t": "envelopes", "blobs": blobs, "covered": b""}, changes)
 
 
 def test_the_hostile_tables_base_envelopes_are_valid() -> None:
     assert messages.decode(envelopes([b"e"])) == Envelopes((b"e",))
-    assert messages.decode(envelopes([], covered=[DEV_A])) == Envelopes((), (DEV_A,))
+    assert messages.decode(envelopes([], covered=DEV_A + DEV_B)) == Envelopes((), (DEV_A, DEV_B))
 
 
 def _encode(fields: dict[str, Value], changes: dict[str, Value | _Drop]) -> bytes:
@@ -224,17 +224,18 @@ HOSTILE: dict[str, bytes] = {
     "admin is None": status(admin=None),
     # blob lists
     "envelopes with an extra field": envelopes([], extra=b""),
-    "envelopes without blobs": codec.encode({"t": "envelopes", "covered": []}),
+    "envelopes without blobs": codec.encode({"t": "envelopes", "covered": b""}),
     "envelopes without covered": envelopes([], covered=DROP),
     "envelopes blobs is bytes": envelopes(b"blob"),
     "envelope blob is str": envelopes(["blob"]),
     "envelope blob is a list": envelopes([[b"blob"]]),
     "envelope blob is None": envelopes([None]),
     "more envelopes than MAX_BLOBS": envelopes([b""] * (MAX_BLOBS + 1)),
-    "covered is bytes": envelopes([], covered=DEV_A),
-    "covered device of 15 bytes": envelopes([], covered=[DEV_A[:-1]]),
-    "covered device is str": envelopes([], covered=[DEV_A.hex()]),
-    "covered longer than MAX_DEVICES": envelopes([], covered=[DEV_A] * (MAX_DEVICES + 1)),
+    "covered is a list": envelopes([], covered=[DEV_A]),
+    "covered device of 15 bytes": envelopes([], covered=DEV_A[:-1]),
+    "covered devices and a stray byte": envelopes([], covered=DEV_A + DEV_B + b"\x00"),
+    "covered is str": envelopes([], covered=DEV_A.hex()),
+    "covered longer than MAX_DEVICES": envelopes([], covered=DEV_A * (MAX_DEVICES + 1)),
     "records blob is an int": shaped("records", "blobs", [7]),
     "more records than MAX_BLOBS": shaped("records", "blobs", [b""] * (MAX_BLOBS + 1)),
     "records under the ids key": shaped("records", "ids", [DEV_A]),

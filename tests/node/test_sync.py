@@ -196,6 +196,23 @@ def test_an_add_reaches_every_peer_by_anti_entropy_when_pushes_are_lost(
     assert net.sent["Envelopes"] > 0
 
 
+def test_a_status_sent_while_a_push_travels_fetches_no_second_copy(
+    vaults: dict[str, Vault],
+) -> None:
+    """30 PCs heartbeat on one slot: Statuses written before a push arrived must not make
+    the pusher send it again (anti-entropy waits IN_FLIGHT for pushes)."""
+    net = Net(vaults, mesh(NAMES), seed=6)
+    net.start()
+    net.now += HEARTBEAT
+    net.tick()  # every Status on the wire says "no envelopes yet"
+    net.add("alice", "Webmail")
+    net.run()
+    for name in NAMES:
+        assert net.titles(name) == ["Webmail"], name
+    assert net.sent["Envelopes"] == len(NAMES) - 1  # the push, once to each peer
+    assert sum(net.holdings[n].duplicates for n in NAMES) == 0
+
+
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_a_lossy_duplicating_network_converges(vaults: dict[str, Vault], seed: int) -> None:
     net = Net(vaults, mesh(NAMES), seed=seed, loss=0.25, dup=0.2)
@@ -638,6 +655,36 @@ def test_the_leaders_checkpoint_reaches_every_peer_and_is_met(vaults: dict[str, 
     sent = net.sent["SignedCheckpoint"]
     net.advance(3 * HEARTBEAT)
     assert net.sent["SignedCheckpoint"] == sent  # once every Status names it, nobody resends
+
+
+def test_a_published_checkpoint_travels_once_per_peer_and_reaches_a_laggard_later(
+    vaults: dict[str, Vault],
+) -> None:
+    """The signer sends its new checkpoint to each online peer once; peers that hold it do not
+    relay it to peers that hold it too (30 nodes would otherwise trade ~30 copies each); a
+    peer that was away gets it once it is back, from the signer or, failing that, from
+    anyone after LAGGARD."""
+    net = Net(vaults, mesh(NAMES), seed=31)
+    net.start()
+    net.add("bob", "Printer")
+    net.run()
+    net.muted.add("carol")
+    net.now += HEARTBEAT
+    net.tick()  # Statuses naming no checkpoint are on the wire while alice publishes
+    net.post("alice", net.cores["alice"].publish(_checkpoint(net, "alice"), net.now))
+    net.run()
+    assert net.sent["SignedCheckpoint"] == 2  # dave and bob, carol being away
+    net.advance(3 * HEARTBEAT)
+    assert net.sent["SignedCheckpoint"] == 2
+    net.muted.discard("carol")
+    net.muted.add("alice")  # the signer is gone: the others tell carol after LAGGARD
+    net.advance(2 * PRESENCE)
+    carol = net.cores["carol"]
+    assert carol.checkpoint is not None and carol.checkpoint.signer == net.ids["alice"]
+    assert 2 < net.sent["SignedCheckpoint"] <= 4  # dave and/or bob, once each
+    sent = net.sent["SignedCheckpoint"]
+    net.advance(4 * REANSWER)
+    assert net.sent["SignedCheckpoint"] == sent
 
 
 def test_a_peer_behind_the_checkpoint_knows_what_it_lacks_until_it_catches_up(

@@ -188,6 +188,7 @@ def test_lock_forgets_every_decrypted_value_and_later_calls_say_locked(
     assert alice.get(entry, reveal=True).notes == "PIN 4711"
     alice.history(entry, reveal=True)
     alice.audit(reveal=True)
+    alice.entries(search="a")  # the search text is made when first searched
     assert alice._plain and alice._cached and alice._search and alice._summaries
     keys = list(alice._ring.values())
 
@@ -309,6 +310,7 @@ def test_plain_cache_keeps_nothing_of_purged_or_rejudged_versions(vaults: Vaults
     dave.edit(entry, {"notes": "PIN 4711 for the bank card"}, T + 10)  # alice has not seen it
     deliver(dave, carol)
     every_key = version_keys(dave.op_log(), entry)
+    carol.entries()  # listing decrypts and caches
     assert every_key & set(carol.office.store.plain())  # cached before the purge
     alice.trash(entry, T + 20)
     alice.purge(entry, T + 30)
@@ -327,6 +329,7 @@ def test_plain_cache_keeps_nothing_of_purged_or_rejudged_versions(vaults: Vaults
     alice.receive(first)
     receive_all(carol, [first, second])
     dropped = forging.version_in(second).key
+    carol.entries()
     assert dropped in carol.office.store.plain()  # cached before the revocation
     alice.office.revoke("bob", T + 60)  # alice holds only bob's first envelope: cut-off 1
     carol.merge_records(alice.office.blobs)
