@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from node import crypto, invites, messages, onboarding
+from node import crypto, invites, isolated, messages, onboarding, pake
 from node.datadir import DataDir
 from node.errors import DecodeError, InviteError, PeerError, UserError
 from node.keystore import KdfProfile
@@ -42,7 +42,7 @@ AAD_WELCOME = b"OfficeVault join welcome v1"
 
 @dataclass
 class _Session:
-    side: Side
+    pake: pake.Session
     code: str
     invite_id: bytes
     started: int
@@ -57,6 +57,7 @@ class Desk:
     failures: dict[bytes, int] = field(default_factory=dict)  # invite id -> wrong codes
     sessions: dict[bytes, _Session] = field(default_factory=dict)
     log: Callable[[str], None] = lambda _line: None
+    isolate: bool = False  # the key exchange and Argon2id in a child process (node/isolated.py)
 
     def handle(self, frame: bytes, now: int) -> bytes:
         """One request in, one reply out; never raises for a peer's bytes."""
@@ -85,12 +86,12 @@ class Desk:
             raise InviteError("too many wrong codes for this invite; ask an admin for a new one")
         secret = self._secret(issued.invite.sealed)
         words = secret.decode().split("-")
-        side = Side(secret, hello.nameplate, server=True)
-        side.finish(hello.pake)
+        answer = isolated.pake_answer if self.isolate else pake.answer
+        message, exchange = answer(secret, hello.nameplate, hello.pake)
         session = crypto.random_bytes(messages.ID)
         code = "-".join((str(hello.nameplate), *words))
-        self.sessions[session] = _Session(side, code, issued.invite.invite_id, now)
-        return JoinKey(session, side.message)
+        self.sessions[session] = _Session(exchange, code, issued.invite.invite_id, now)
+        return JoinKey(session, message)
 
     def _secret(self, sealed: dict[bytes, bytes]) -> bytes:
         identity = self.office.identity
@@ -109,20 +110,21 @@ class Desk:
         session = self.sessions.pop(request.session, None)
         if session is None or now - session.started > SESSION_TTL:
             raise UserError("the join took too long or was not started; run it again")
-        if not session.side.check(request.confirm):
+        if not session.pake.check(request.confirm):
             count = self.failures.get(session.invite_id, 0) + 1
             self.failures[session.invite_id] = count
             self.log(f"a join with a wrong invite code (attempt {count} of {MAX_FAILURES})")
             raise InviteError("that invite code is not right")
         try:
-            join_request = bytes(crypto.aead_decrypt(session.side.key, request.sealed, AAD_REQUEST))
+            join_request = bytes(crypto.aead_decrypt(session.pake.key, request.sealed, AAD_REQUEST))
         except PeerError:
             raise UserError("the join request could not be opened") from None
         delivered: list[bytes] = []
-        self.office.enroll(session.code, join_request, now, delivered.append)
-        sealed = crypto.aead_encrypt(session.side.key, delivered[0], AAD_WELCOME)
+        kdf = isolated.argon2id if self.isolate else None
+        self.office.enroll(session.code, join_request, now, delivered.append, kdf)
+        sealed = crypto.aead_encrypt(session.pake.key, delivered[0], AAD_WELCOME)
         self.log("enrolled a new PC with an invite code")
-        return JoinWelcome(session.side.confirmation(of_server=True), sealed, self.sync_port)
+        return JoinWelcome(session.pake.confirmation(of_server=True), sealed, self.sync_port)
 
     def _expire(self, now: int) -> None:
         for key in [k for k, s in self.sessions.items() if now - s.started > SESSION_TTL]:
@@ -166,16 +168,18 @@ def _join(
     reply = _ask(exchange, JoinHello(code.nameplate, side.message))
     if not isinstance(reply, JoinKey):
         raise InviteError("the admin node did not answer the join as expected")
-    side.finish(reply.pake)
-    sealed = crypto.aead_encrypt(side.key, request, AAD_REQUEST)
-    answer = _ask(exchange, JoinRequest(reply.session, side.confirmation(of_server=False), sealed))
-    if not isinstance(answer, JoinWelcome) or not side.check(answer.confirm):
+    session = side.finish(reply.pake)
+    sealed = crypto.aead_encrypt(session.key, request, AAD_REQUEST)
+    answer = _ask(
+        exchange, JoinRequest(reply.session, session.confirmation(of_server=False), sealed)
+    )
+    if not isinstance(answer, JoinWelcome) or not session.check(answer.confirm):
         raise InviteError(
             "the PC that answered could not prove it holds this invite: it is not your office "
             "(or the code is wrong); nothing was joined"
         )
     try:
-        welcome = bytes(crypto.aead_decrypt(side.key, answer.sealed, AAD_WELCOME))
+        welcome = bytes(crypto.aead_decrypt(session.key, answer.sealed, AAD_WELCOME))
     except PeerError:
         raise InviteError("the welcome could not be opened; nothing was joined") from None
     office = onboarding.accept_welcome(path, password, profile, welcome, str(code))

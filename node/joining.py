@@ -19,6 +19,7 @@ second line of defence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from node import codec, crypto, tokens
@@ -54,12 +55,17 @@ class Welcome:
 MAC_DOMAIN = b"OfficeVault welcome mac v1"
 
 
-def welcome_mac(code_secret: bytes, root_public: bytes, request: bytes) -> bytes:
-    """MAC binding an office root to the request it answers, keyed by the invite code."""
+Kdf = Callable[[bytes | bytearray, bytes, int, int], bytearray]  # as crypto.argon2id
+
+
+def welcome_mac(
+    code_secret: bytes, root_public: bytes, request: bytes, kdf: Kdf | None = None
+) -> bytes:
+    """MAC binding an office root to the request it answers, keyed by the invite code
+    (Argon2id: `kdf`, else crypto.argon2id)."""
+    kdf = kdf or crypto.argon2id
     salt = crypto.digest(MAC_DOMAIN, request)[: crypto.SALT_SIZE]
-    key = crypto.argon2id(
-        code_secret, salt, crypto.ARGON2ID_OPS_INTERACTIVE, crypto.ARGON2ID_MEM_INTERACTIVE
-    )
+    key = kdf(code_secret, salt, crypto.ARGON2ID_OPS_INTERACTIVE, crypto.ARGON2ID_MEM_INTERACTIVE)
     try:
         return bytes(
             crypto.subkey(key, MAC_DOMAIN + root_public + crypto.digest(MAC_DOMAIN, request))

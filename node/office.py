@@ -205,12 +205,18 @@ class Office:
         return code
 
     def enroll(
-        self, code_text: str, request_data: bytes, now: int, deliver: Callable[[bytes], None]
+        self,
+        code_text: str,
+        request_data: bytes,
+        now: int,
+        deliver: Callable[[bytes], None],
+        kdf: joining.Kdf | None = None,
     ) -> None:
         """Redeem an invite code for a join request and hand the welcome to `deliver`.
 
         Nothing is saved unless `deliver` returns: a welcome that could not be
-        written must not use up the invite.
+        written must not use up the invite. `kdf` keys the welcome's MAC (the
+        node passes one that runs in a child process: node/isolated.py).
         """
         now = self._at(now)
         self._require_admin("enrol people", now)
@@ -234,7 +240,7 @@ class Office:
             raise PermissionDeniedError(_NEEDS_ROOT)
         record = self.admit(request_data, role, now, None, invite_id=issued.invite.invite_id)
         staged = self.stage([record])
-        mac = joining.welcome_mac(code.secret, self.root_public, request_data)
+        mac = joining.welcome_mac(code.secret, self.root_public, request_data, kdf)
         welcome = joining.Welcome(self.office_name, self.root_public, (*self._blobs, record), mac)
         deliver(joining.make_welcome(welcome))
         self.commit([record], staged)

@@ -74,7 +74,9 @@ class Node:
         admin = self.holdings.is_admin()
         self.transport = Transport(box.secret, box.public, self._allow, self._active, host, port,
                                    join_port=join_port if admin else None)  # fmt: skip
-        self.desk = Desk(vault.office, self.transport.port, log=log) if admin else None
+        self.desk = (
+            Desk(vault.office, self.transport.port, log=log, isolate=True) if admin else None
+        )
         # Wanted addresses -> (when to try again, back-off): an address whose links never
         # answer is closed after UNANSWERED seconds and tried again later, less and less often.
         self._addresses: dict[PeerAddress, tuple[float, float]] = {}

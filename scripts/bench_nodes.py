@@ -8,7 +8,9 @@
 2. A new PC joining (invite code, over the admin node's join desk) an office of 5,000
    entries: from the accepted welcome to every entry held and a search answering.
 3. The N nodes of (1), linked and idle: the CPU they use together.
-4. The admin node of (2), headless with 5,000 entries, linked and quiet: its RSS.
+4. The admin node of (2), headless with 5,000 entries, linked and quiet: its RSS (mDNS
+   on, bound to 127.0.0.1; the join's key exchange and Argon2id run in a child process,
+   node/isolated.py, as they do in every node).
 
 The nodes of (1) and (3) are this script run with `--child`: one `Node` (node/runner.py)
 per process, run by `Node.run` as `officevault node` runs it, that prints when an edit
@@ -685,7 +687,8 @@ def bench_join(tmp: Path, entries: int, results: list[bool]) -> None:
         str(join_port),
         "--max-seconds",
         "240",
-        "--no-mdns",  # loopback only: never multicast on this machine's interfaces
+        "--mdns-interface",  # mDNS on, as a real node runs, but bound to loopback only:
+        HOST,  # never multicast on this machine's interfaces
         *common,
     ]
     log_path = tmp / "join-admin.log"
