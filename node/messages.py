@@ -45,6 +45,7 @@ class Envelopes:
     # forwards only to its other peers. Only an optimisation: a peer left out by a lie or a
     # lost frame is caught up by anti-entropy.
     covered: tuple[bytes, ...] = ()
+    more: bool = False  # an anti-entropy answer cut short: the receiver asks again at once
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def encode(message: Message) -> bytes:
         }
     elif isinstance(message, Envelopes):
         covered = b"".join(message.covered)  # packed, as the vector: decoded by every receiver
-        fields = {"t": "envelopes", "blobs": list(message.blobs), "covered": covered}
+        fields = {"t": "envelopes", "blobs": list(message.blobs), "covered": covered,
+                  "more": message.more}  # fmt: skip
     elif isinstance(message, Records):
         fields = {"t": "records", "blobs": list(message.blobs)}
     elif isinstance(message, RecordIds):
@@ -211,12 +213,15 @@ def decode(frame: bytes) -> Message:
             raise DecodeError("a malformed status")
         return Status(vector, f.blob("records", 32), count, term, leader, admin, checkpoint)
     if kind == "envelopes":
-        f.exactly("t", "blobs", "covered")
+        f.exactly("t", "blobs", "covered", "more")
+        more = f.raw()["more"]
+        if not isinstance(more, bool):
+            raise DecodeError("a malformed envelopes message")
         packed = f.blob("covered", max_size=MAX_DEVICES * ID)
         if len(packed) % ID:
             raise DecodeError("a malformed covered list")
         covered = tuple(packed[i : i + ID] for i in range(0, len(packed), ID))
-        return Envelopes(tuple(_blob(b) for b in f.array("blobs", MAX_BLOBS)), covered)
+        return Envelopes(tuple(_blob(b) for b in f.array("blobs", MAX_BLOBS)), covered, more)
     if kind == "records":
         f.exactly("t", "blobs")
         return Records(tuple(_blob(b) for b in f.array("blobs", MAX_BLOBS)))

@@ -63,7 +63,10 @@ PRESENCE = 8.0  # a peer is online while its last frame is younger than this
 REANSWER = 3 * HEARTBEAT
 LAGGARD = 2 * HEARTBEAT  # a peer still naming another checkpoint after this long is sent ours
 IN_FLIGHT = 1.5  # seconds a pushed envelope is left out of anti-entropy answers
-PUSH_BATCH = 256  # envelopes per anti-entropy message
+PUSH_BATCH = 256  # envelopes per anti-entropy answer, at most
+ANSWER_BYTES = 512 * 1024  # per anti-entropy answer (past one envelope): a node's memory
+# stays flat while it serves a new PC its whole history; the PC asks again at once
+READ_AHEAD = 8  # envelopes read from the store at a time while answering
 MAX_PUSHED = 4096  # digests of recent pushes remembered
 MAX_BATCH_BYTES = 3 * 1024 * 1024
 
@@ -278,9 +281,13 @@ class SyncCore:
         if isinstance(message, Envelopes):
             fresh = self.holdings.take_envelopes(message.blobs)
             self.stats["envelopes_new"] += len(fresh)
-            if fresh:
-                self.events.append(Event("received", peer, str(len(fresh))))
-            return self.local(fresh, now, source=peer, covered=message.covered)
+            if not fresh:
+                return []
+            self.events.append(Event("received", peer, str(len(fresh))))
+            out = self.local(fresh, now, source=peer, covered=message.covered)
+            if message.more:  # an answer cut at ANSWER_BYTES: ask for the rest now
+                out.append(self._status_to(peer, now))
+            return out
         if isinstance(message, RecordIds):
             mine = self.holdings.record_ids()
             theirs = set(message.ids)
@@ -322,13 +329,30 @@ class SyncCore:
             out.append(Send(peer, messages.encode(RecordIds(tuple(sorted(ids))))))
         theirs = dict(status.vector)
         pushed: list[bytes] = []
+        size, more = 0, False
         for author, seq in sorted(self.holdings.vector().items()):
-            if seq > theirs.get(author, 0) and len(pushed) < PUSH_BATCH:
-                after = self.holdings.envelopes_after(
-                    author, theirs.get(author, 0), PUSH_BATCH - len(pushed)
-                )
-                pushed += self._settled(after, now)
-        out += [Send(peer, messages.encode(Envelopes(b))) for b in batches(pushed)]
+            sent = theirs.get(author, 0)
+            while sent < seq:
+                if len(pushed) >= PUSH_BATCH or size >= ANSWER_BYTES:
+                    more = True
+                    break
+                # a few at a time: envelopes of a bulk import are ~100 KB each
+                after = self.holdings.envelopes_after(author, sent, READ_AHEAD)
+                settled = self._settled(after, now)
+                for blob in settled:
+                    if size >= ANSWER_BYTES or len(pushed) >= PUSH_BATCH:
+                        more = True
+                        break
+                    pushed.append(blob)
+                    size += len(blob)
+                    sent += 1
+                if len(settled) < READ_AHEAD:
+                    break  # a gap, or pushed too recently: the rest waits
+        frames = list(batches(pushed))
+        out += [
+            Send(peer, messages.encode(Envelopes(b, more=more and i == len(frames) - 1)))
+            for i, b in enumerate(frames)
+        ]
         return out
 
     def _settled(self, blobs: list[bytes], now: float) -> list[bytes]:

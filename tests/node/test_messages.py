@@ -60,6 +60,7 @@ EXAMPLES: list[Message] = [
     Status(((DEV_A, 0),), DIGEST, 0, MAX_TERM, DEV_B, False),
     Envelopes(()),
     Envelopes((b"", b"\x00" * 100, b"one envelope")),
+    Envelopes((b"e",), (bytes(range(16)),), more=True),
     Records(()),
     Records((b"rec1", b"rec2")),
     RecordIds(()),
@@ -148,7 +149,7 @@ def shaped(kind: str, key: str, value: Value, **changes: Value | _Drop) -> bytes
 
 def envelopes(blobs: Value, **changes: Value | _Drop) -> bytes:
     """An Envelopes map (nobody covered yet) holding `blobs` (plus changes), encoded."""
-    return _encode({"t": "envelopes", "blobs": blobs, "covered": b""}, changes)
+    return _encode({"t": "envelopes", "blobs": blobs, "covered": b"", "more": False}, changes)
 
 
 def test_the_hostile_tables_base_envelopes_are_valid() -> None:
@@ -224,7 +225,10 @@ HOSTILE: dict[str, bytes] = {
     "admin is None": status(admin=None),
     # blob lists
     "envelopes with an extra field": envelopes([], extra=b""),
-    "envelopes without blobs": codec.encode({"t": "envelopes", "covered": b""}),
+    "envelopes without blobs": codec.encode({"t": "envelopes", "covered": b"", "more": False}),
+    "envelopes without more": envelopes([], more=DROP),
+    "more is an int": envelopes([], more=1),
+    "more is None": envelopes([], more=None),
     "envelopes without covered": envelopes([], covered=DROP),
     "envelopes blobs is bytes": envelopes(b"blob"),
     "envelope blob is str": envelopes(["blob"]),

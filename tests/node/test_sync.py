@@ -33,12 +33,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node import checkpoints, codec, messages, onboarding
+from node import checkpoints, codec, envelopes, messages, onboarding
 from node.codec import Value
 from node.errors import DecodeError
 from node.holdings import VaultHoldings
 from node.messages import Envelopes, Message, Records, SignedCheckpoint, Status
-from node.sync import HEARTBEAT, PRESENCE, REANSWER, Send, SyncCore
+from node.sync import ANSWER_BYTES, HEARTBEAT, PRESENCE, REANSWER, Send, SyncCore
 from node.tokens import Role
 from node.vault import Vault
 from tests.node.vault_kit import HOUR, PROFILE, T0, pw
@@ -69,6 +69,7 @@ class Net:
     muted: set[str] = field(default_factory=set)  # killed: sends nothing, hears nothing
     cut: set[frozenset[str]] = field(default_factory=set)  # partitioned links
     sent: Counter[str] = field(default_factory=Counter)  # message kinds put on the wire
+    biggest: Counter[str] = field(default_factory=Counter)  # largest frame of each kind
 
     def __post_init__(self) -> None:
         self.rng = Random(self.seed)
@@ -96,6 +97,7 @@ class Net:
             if self.rng.random() < self.loss:
                 continue
             self.sent[kind] += 1
+            self.biggest[kind] = max(self.biggest[kind], len(send.frame))
             copies = 2 if self.rng.random() < self.dup else 1
             self.queue += [(src, dst, send.frame)] * copies
 
@@ -211,6 +213,27 @@ def test_a_status_sent_while_a_push_travels_fetches_no_second_copy(
         assert net.titles(name) == ["Webmail"], name
     assert net.sent["Envelopes"] == len(NAMES) - 1  # the push, once to each peer
     assert sum(net.holdings[n].duplicates for n in NAMES) == 0
+
+
+def test_a_pc_far_behind_is_served_in_bounded_answers_without_waiting_for_heartbeats(
+    vaults: dict[str, Vault],
+) -> None:
+    """A new PC's whole history comes in answers of about ANSWER_BYTES (the serving node's
+    memory stays flat); the PC asks again as soon as one arrives, not a heartbeat later."""
+    net = Net(vaults, mesh(("alice", "bob")), seed=7)
+    net.start()
+    net.muted.add("bob")
+    rows = [{"title": f"Bulk {i}", "password": f"pw-{i}", "notes": "n" * 200} for i in range(1500)]
+    net.vaults["alice"].add_many(rows, T)
+    held = len(net.vaults["alice"].op_log())
+    net.muted.discard("bob")
+    net.now += HEARTBEAT
+    net.post("bob", net.cores["bob"].tick(net.now))  # one Status from bob, and no more ticks
+    net.run()
+    assert len(net.vaults["bob"].op_log()) == held
+    assert len(net.vaults["bob"]) == 1500
+    assert net.sent["Envelopes"] >= 2  # more than one answer was needed...
+    assert net.biggest["Envelopes"] <= ANSWER_BYTES + envelopes.MAX_ENVELOPE  # ...each bounded
 
 
 @pytest.mark.parametrize("seed", [3, 4, 5])
