@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from node import heap, messages
+from node import chores, heap, messages
+from node.chores import CHECKPOINT_EVERY
 from node.enrollment import Desk
 from node.errors import PeerError, StorageError, UserError
 from node.holdings import VaultHoldings
@@ -40,7 +41,6 @@ TRIM_AFTER = 1 << 20  # bytes moved (in and out) after which a heartbeat trims t
 CUT_OFF_DELAY = 1.0  # seconds a revoked peer's link stays up to carry the news to it
 STATUS_EVERY = 10.0  # the node's status for `officevault peers` is rewritten at least this often
 STATUS_META = "node_status"
-CHECKPOINT_EVERY = 10.0  # seconds between the leader's checkpoints (only when something changed)
 NOT_LEADER = "not the admin node"  # a join desk's answer while another admin PC leads
 
 
@@ -272,40 +272,23 @@ class Node:
             self._send(self.core.announce(now))
 
     def _leader_chores(self, now: float) -> None:
-        """The elected admin node signs checkpoints, and rotates the vault key when the newest
-        one was sealed to a device revoked since (two admins acted at once); the revoking
-        admin already rotated for its own revocations."""
+        """The elected admin node signs checkpoints and rotates the vault key when needed
+        (node/chores.py)."""
         if self.core.leader != self.me:
             return
         if now - self._last_checkpoint >= CHECKPOINT_EVERY:
             self._last_checkpoint = now
-            self._checkpoint()
-        if not self.vault.office.membership.state.needs_rotation():
-            return
-        office = self.vault.office
+            try:
+                self._send(chores.checkpoint(self.core, self.holdings, self.clock()))
+            except (PeerError, StorageError) as exc:
+                self.log(f"could not sign a checkpoint: {exc}")
         try:
-            office.commit([office.rotation(office.signing_time(int(self.wall())))])
+            rotated = chores.rotate(self.vault.office, int(self.wall()))
         except (StorageError, UserError) as exc:
             self.log(f"could not rotate the vault key: {exc}")
             return
-        self.log("rotated the vault key (the newest one reached a revoked device)")
-
-    def _checkpoint(self) -> None:
-        """Sign a checkpoint of what this node holds, unless the newest one says the same."""
-        held = self.core.checkpoint
-        if (
-            held is not None
-            and held.signer == self.me
-            and {(d, s) for d, s, _ in held.heads} == set(self.holdings.vector().items())
-            and held.record_count == len(self.holdings.record_ids())
-        ):
-            return
-        try:
-            self._send(
-                self.core.publish(self.holdings.sign_checkpoint(self.core.term), self.clock())
-            )
-        except (PeerError, StorageError) as exc:
-            self.log(f"could not sign a checkpoint: {exc}")
+        if rotated:
+            self.log("rotated the vault key (the newest one reached a revoked device)")
 
     def _check_forks(self) -> None:
         """Report, once per device, an envelope that the newest checkpoint contradicts."""

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from node import checkpoints, runner
-from node.runner import CHECKPOINT_EVERY, Node, PeerAddress
+from node.chores import CHECKPOINT_EVERY
+from node.runner import Node, PeerAddress
 from tests.node import vault_kit as K
 
 
