@@ -27,7 +27,7 @@ from pathlib import Path
 
 from node import crypto, invites, isolated, messages, onboarding, pake
 from node.datadir import DataDir
-from node.errors import DecodeError, InviteError, PeerError, UserError
+from node.errors import DecodeError, HelperError, InviteError, PeerError, UserError
 from node.keystore import KdfProfile
 from node.messages import JoinHello, JoinKey, JoinRefused, JoinRequest, JoinWelcome
 from node.office import Office
@@ -36,6 +36,7 @@ from node.pake import Side
 SESSION_TTL = 120  # seconds a half-done join may wait
 MAX_SESSIONS = 64
 MAX_FAILURES = 3
+HELPER_FAILED = "the admin node could not answer (see its log); try again or ask the admin"
 AAD_REQUEST = b"OfficeVault join request v1"
 AAD_WELCOME = b"OfficeVault join welcome v1"
 
@@ -68,6 +69,9 @@ class Desk:
             if isinstance(message, JoinRequest):
                 return messages.encode_join(self._request(message, now))
             raise DecodeError("unexpected join message")
+        except HelperError:
+            self.log("a join failed: this PC's join helper process did not work")
+            return messages.encode_join(JoinRefused(HELPER_FAILED))
         except (DecodeError, PeerError):
             return messages.encode_join(JoinRefused("a malformed join message"))
         except UserError as exc:

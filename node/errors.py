@@ -68,5 +68,9 @@ class InvalidRecordError(PeerError):
     """A membership record is malformed or not authorised."""
 
 
+class HelperError(VaultError):
+    """A helper process of this PC (node/isolated.py) could not run or failed."""
+
+
 class TransportError(VaultError):
     """The network failed or a peer misbehaved at the transport level."""

@@ -16,9 +16,9 @@ import sys
 
 from node import codec, crypto, pake
 from node.codec import Fields
-from node.errors import CryptoError, DecodeError, PeerError
+from node.errors import CryptoError, DecodeError, HelperError, PeerError
 
-TIMEOUT = 60.0  # seconds; an Argon2id takes well under one
+TIMEOUT = 10.0  # seconds: an Argon2id takes well under one; the node's loop waits meanwhile
 MAX_IO = 4096
 
 
@@ -29,7 +29,7 @@ def pake_answer(secret: bytes, nameplate: int, theirs: bytes) -> tuple[bytes, pa
         message = f.blob("message", pake.MESSAGE_SIZE)
         key, transcript = f.blob("key", crypto.KEY_SIZE), f.blob("transcript", 2 * len(message))
     except DecodeError:
-        raise CryptoError("the join helper process failed") from None
+        raise HelperError("the join helper process answered nonsense") from None
     return message, pake.Session(True, key, transcript)
 
 
@@ -40,30 +40,31 @@ def argon2id(password: bytes | bytearray, salt: bytes, opslimit: int, memlimit: 
     try:
         return bytearray(f.blob("key", crypto.KEY_SIZE))
     except DecodeError:
-        raise CryptoError("the join helper process failed") from None
+        raise HelperError("the join helper process answered nonsense") from None
 
 
 def _call(request: dict[str, codec.Value]) -> Fields:
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "node.isolated"],
+            # -I: not this directory, nor PYTHON* variables, decides what code gets the secret
+            [sys.executable, "-I", "-m", "node.isolated"],
             input=codec.encode(request),
             capture_output=True,
             timeout=TIMEOUT,
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
-        raise CryptoError("the join helper process could not run") from None
+        raise HelperError("the join helper process could not run") from None
     try:
         f = Fields(codec.decode(done.stdout[:MAX_IO]), "helper answer")
         if done.returncode == 0 and "error" not in f.raw():
             return f
         error = f.text("error", 20)
     except DecodeError:
-        raise CryptoError("the join helper process failed") from None
+        raise HelperError("the join helper process failed") from None
     if error == "peer":
         raise PeerError("a malformed key-exchange message")
-    raise CryptoError("the join helper process failed")
+    raise HelperError("the join helper process failed")
 
 
 def _serve(data: bytes) -> dict[str, codec.Value]:

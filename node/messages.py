@@ -41,9 +41,10 @@ class Status:
 @dataclass(frozen=True)
 class Envelopes:
     blobs: tuple[bytes, ...]
-    # Devices these were already sent to (by the sender or earlier forwarders): a receiver
-    # forwards only to its other peers. Only an optimisation: a peer left out by a lie or a
-    # lost frame is caught up by anti-entropy.
+    # Devices these were already sent to (by the sender or earlier forwarders; an
+    # anti-entropy answer names the sender's online peers, who ask it themselves): a
+    # receiver forwards only to its other peers. Only an optimisation: a peer left out by
+    # a lie or a lost frame is caught up by anti-entropy.
     covered: tuple[bytes, ...] = ()
     more: bool = False  # an anti-entropy answer cut short: the receiver asks again at once
 

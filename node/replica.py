@@ -33,6 +33,7 @@ from node.versions import Version
 SNAPSHOT_META = "doc_snapshot"
 SNAPSHOT_EVERY = 256  # versions replayed since the snapshot before a new one is written
 MAX_AHEAD = 10_000  # how far past an author's next sequence an envelope may be held
+PAGE = 64  # envelopes read from the op log at a time while catching up
 
 Listener = Callable[[list[Version], list[str]], None]
 
@@ -143,17 +144,25 @@ class Replica:
             # the usual case, a peer's next envelope with nothing held after it: no need to
             # read back from the op log what was just stored
             return [self.apply(known)]
-        out = []
+        out: list[Verdict] = []
         wanted = self.store.authors() if authors is None else list(authors)
         for author in wanted:
             self._ahead.discard(author)
-            for seq, blob in self.store.envelopes_since(author, self.next_seq(author) - 1):
+            self._catch_up(author, known, out)
+        return out
+
+    def _catch_up(self, author: bytes, known: Envelope | None, out: list[Verdict]) -> None:
+        """Apply `author`'s held envelopes in sequence, a page at a time, up to a gap."""
+        while True:
+            page = self.store.envelopes_since(author, self.next_seq(author) - 1, PAGE)
+            for seq, blob in page:
                 if seq != self.next_seq(author):
                     self._ahead.add(author)  # a gap: wait for the missing envelope
-                    break
+                    return
                 held = known if known is not None and known.id == (author, seq) else None
                 out.append(self.apply(held or self.verified(blob)))
-        return out
+            if len(page) < PAGE:
+                return
 
     def apply(self, env: Envelope) -> Verdict:
         """Judge the author's next envelope and apply it (or fill its clock range)."""

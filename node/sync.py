@@ -123,6 +123,7 @@ class SyncCore:
     _last_status: tuple[Status, bytes] | None = None
     _digest_of: tuple[int, bytes] | None = None
     _pushed: dict[bytes, float] = field(default_factory=dict)  # digest -> when pushed
+    _withheld: bool = False  # the last answer left out envelopes pushed under IN_FLIGHT ago
 
     # -- inputs ---------------------------------------------------------------
     def connected(self, peer: bytes, now: float) -> list[Send]:
@@ -133,6 +134,7 @@ class SyncCore:
     def receive(self, peer: bytes, frame: bytes, now: float) -> list[Send]:
         """One frame from an authenticated peer. Bad frames are dropped and counted."""
         state = self.peers.setdefault(peer, PeerState())
+        self._withheld = False
         was_online = self._online(state, now)
         if was_online and self._answered_already(state, frame, now):
             state.last_seen = now
@@ -154,7 +156,8 @@ class SyncCore:
         except PeerError as exc:
             self.stats["refused"] += 1
             self.events.append(Event("refused", peer, str(exc)))
-        if isinstance(message, Status):
+        if isinstance(message, Status) and not self._withheld:
+            # (if we left out envelopes still in flight, the next Status is answered in full)
             state.answered = (frame, self._status_frame(), now)
         if not was_online or isinstance(message, Status | Records):  # what an election reads
             self._elect(now)
@@ -348,9 +351,11 @@ class SyncCore:
                     sent += 1
                 if len(settled) < READ_AHEAD:
                     break  # a gap, or pushed too recently: the rest waits
+        # The peer forwards none of it: its other peers catch up from their own Status.
+        told = tuple(sorted({self.me, peer, *self.online(now)}))[: messages.MAX_DEVICES]
         frames = list(batches(pushed))
         out += [
-            Send(peer, messages.encode(Envelopes(b, more=more and i == len(frames) - 1)))
+            Send(peer, messages.encode(Envelopes(b, told, more=more and i == len(frames) - 1)))
             for i, b in enumerate(frames)
         ]
         return out
@@ -362,6 +367,7 @@ class SyncCore:
         for i, blob in enumerate(blobs):
             when = self._pushed.get(_digest(blob))
             if when is not None and now - when < IN_FLIGHT:
+                self._withheld = True
                 return blobs[:i]
         return blobs
 

@@ -191,7 +191,12 @@ class Vault:
             self._replica.digest = digest
         self._membership = membership
         vaultkeys.wipe_ring(self._ring)
-        self._ring = self.office.key_ring()
+        ring = self.office.key_ring()
+        if set(ring) != set(self._ring):  # a key that came late makes unreadable versions readable
+            self._plain = {k: v for k, v in self._plain.items() if v is not None}
+            self._summaries.clear()
+            self._search.clear()
+        self._ring = ring
         self._replica.state = membership.state
         self._replica.judge.follow(membership.state)
         applied = self._replica.catch_up()

@@ -5,7 +5,7 @@ the cryptography library and without its own 64 MiB Argon2id peak, and gets
 exactly the results the in-process functions give. Threats covered: bytes
 the helper is handed or hands back are parsed strictly: garbage in is a
 one-line failure (no traceback, exit 1), a helper that cannot run or answers
-nonsense is a CryptoError, and a malformed key-exchange message from a
+nonsense is a HelperError, and a malformed key-exchange message from a
 joining PC is a PeerError as it is in-process.
 """
 
@@ -16,8 +16,13 @@ import sys
 
 import pytest
 
-from node import codec, crypto, isolated, pake
-from node.errors import CryptoError, PeerError
+from node import codec, crypto, isolated, messages, pake
+from node.enrollment import HELPER_FAILED, Desk
+from node.errors import HelperError, PeerError
+from node.messages import JoinHello, JoinKey, JoinRefused
+from node.office import Office
+from node.tokens import Role
+from tests.conftest import T0
 
 SECRET = b"apple-river-stone"
 NAMEPLATE = 42
@@ -115,7 +120,7 @@ def test_garbage_to_the_helper_is_a_clean_failure(data: bytes) -> None:
 
 def test_a_helper_that_cannot_run_is_a_crypto_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
-    with pytest.raises(CryptoError, match="could not run"):
+    with pytest.raises(HelperError, match="could not run"):
         isolated.argon2id(SECRET, SALT, 2, 65536)
 
 
@@ -129,5 +134,33 @@ def test_a_helper_answering_nonsense_is_a_crypto_error(
         return subprocess.CompletedProcess([], 0, stdout, b"")
 
     monkeypatch.setattr(subprocess, "run", fake_run)
-    with pytest.raises(CryptoError):
+    with pytest.raises(HelperError):
         isolated.argon2id(SECRET, SALT, 2, 65536)
+
+
+def _hello(alice: Office, now: int) -> tuple[bytes, pake.Side]:
+    code = alice.invite("bob", Role.MEMBER, 3600, now)
+    side = pake.Side(code.secret, code.nameplate, server=False)
+    return messages.encode_join(JoinHello(code.nameplate, side.message)), side
+
+
+def test_the_admin_nodes_desk_answers_through_the_helper(alice: Office) -> None:
+    now = T0 + 60
+    frame, side = _hello(alice, now)
+    reply = messages.decode_join(Desk(alice, 1, isolate=True).handle(frame, now))
+    assert isinstance(reply, JoinKey)
+    assert len(side.finish(reply.pake).key) == crypto.KEY_SIZE
+
+
+def test_a_broken_helper_is_the_admin_nodes_fault_logged_there_not_the_joiners(
+    alice: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The joining PC is told the admin node could not answer (not "malformed"), and the
+    admin node's log says why, without a secret."""
+    now = T0 + 60
+    frame, _ = _hello(alice, now)
+    logged: list[str] = []
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    reply = messages.decode_join(Desk(alice, 1, log=logged.append, isolate=True).handle(frame, now))
+    assert reply == JoinRefused(HELPER_FAILED)
+    assert logged == ["a join failed: this PC's join helper process did not work"]

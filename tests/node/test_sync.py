@@ -236,6 +236,26 @@ def test_a_pc_far_behind_is_served_in_bounded_answers_without_waiting_for_heartb
     assert net.biggest["Envelopes"] <= ANSWER_BYTES + envelopes.MAX_ENVELOPE  # ...each bounded
 
 
+def test_a_lost_push_crossed_by_a_status_is_repaired_at_the_next_heartbeat(
+    vaults: dict[str, Vault],
+) -> None:
+    """The answer to a Status that crossed a push leaves the push out (IN_FLIGHT); if the
+    push was lost, the peer's next Status (identical to the last) must be answered in full,
+    not skipped as already answered until REANSWER."""
+    net = Net(vaults, mesh(("alice", "bob")), seed=8)
+    net.start()
+    net.now += HEARTBEAT
+    net.tick()  # bob's Status is on the wire
+    net.drop_push = True
+    net.add("alice", "Webmail")  # the push is lost; bob's Status arrives right after it
+    net.run()
+    assert net.titles("bob") == []
+    net.drop_push = False
+    net.advance(HEARTBEAT)
+    assert net.titles("bob") == ["Webmail"]
+    assert net.now - START < REANSWER
+
+
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_a_lossy_duplicating_network_converges(vaults: dict[str, Vault], seed: int) -> None:
     net = Net(vaults, mesh(NAMES), seed=seed, loss=0.25, dup=0.2)

@@ -339,3 +339,22 @@ def test_plain_cache_keeps_nothing_of_purged_or_rejudged_versions(vaults: Vaults
         assert titles(v.entries()) == ["Bob one"]
         assert dropped not in dict(v.document())
         assert dropped not in v.office.store.plain()
+
+
+# -- 10. a key that arrives after the entries it opens -----------------------------------------
+def test_an_entry_unreadable_until_its_key_arrives_is_readable_once_it_does(
+    vaults: Vaults,
+) -> None:
+    """An envelope under a new vault key can arrive before the record carrying that key:
+    listed meanwhile as "(unreadable)", it must not stay so once the key is here."""
+    alice, carol = vaults["alice"], vaults["carol"]
+    alice.add({"title": "Before", "password": "p0"}, T)
+    deliver(alice, carol)
+    alice.office.revoke("bob", T + 10)  # rotates the vault key
+    alice.add({"title": "After", "password": "p1"}, T + 20)
+    carol.receive(forging.last_envelope(alice))  # the envelope, not yet the records
+    assert sorted(s.title for s in carol.entries()) == ["(unreadable)", "Before"]
+    assert carol.entries(search="after") == []
+    carol.merge_records(alice.office.blobs)
+    assert sorted(s.title for s in carol.entries()) == ["After", "Before"]
+    assert [s.title for s in carol.entries(search="after")] == ["After"]
