@@ -74,6 +74,10 @@ class Store:
                 path.unlink(missing_ok=True)
             if isinstance(exc, StorageError):
                 raise
+            if _disk_failed(exc):  # not the file: a full disk must not read as tampering
+                raise StorageError(
+                    f"cannot open the vault database at {path}: {exc} (is the disk full?)"
+                ) from None
             raise StorageError(f"the vault database at {path} is damaged or was altered") from None
         return cls(conn, path)
 
@@ -221,6 +225,12 @@ class Store:
             raise StorageError(
                 f"the vault database {self.path} is damaged or was altered ({exc})"
             ) from None
+
+
+def _disk_failed(exc: Exception) -> bool:
+    """SQLite says the disk failed (full, or an I/O error), not what the file holds."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    return name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR")
 
 
 def _missing_tables(conn: Any) -> bool:
