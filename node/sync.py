@@ -66,7 +66,7 @@ IN_FLIGHT = 1.5  # seconds a pushed envelope is left out of anti-entropy answers
 PUSH_BATCH = 256  # envelopes per anti-entropy answer, at most
 ANSWER_BYTES = 512 * 1024  # per anti-entropy answer (past one envelope): a node's memory
 # stays flat while it serves a new PC its whole history; the PC asks again at once
-READ_AHEAD = 8  # envelopes read from the store at a time while answering
+READ_AHEAD = 8  # envelopes first read from the store while answering (then twice as many)
 MAX_PUSHED = 4096  # digests of recent pushes remembered
 MAX_BATCH_BYTES = 3 * 1024 * 1024
 
@@ -335,12 +335,13 @@ class SyncCore:
         size, more = 0, False
         for author, seq in sorted(self.holdings.vector().items()):
             sent = theirs.get(author, 0)
+            ahead = READ_AHEAD
             while sent < seq:
                 if len(pushed) >= PUSH_BATCH or size >= ANSWER_BYTES:
                     more = True
                     break
-                # a few at a time: envelopes of a bulk import are ~100 KB each
-                after = self.holdings.envelopes_after(author, sent, READ_AHEAD)
+                # a few at a time (envelopes of a bulk import are ~100 KB each), more each time
+                after = self.holdings.envelopes_after(author, sent, ahead)
                 settled = self._settled(after, now)
                 for blob in settled:
                     if size >= ANSWER_BYTES or len(pushed) >= PUSH_BATCH:
@@ -349,8 +350,9 @@ class SyncCore:
                     pushed.append(blob)
                     size += len(blob)
                     sent += 1
-                if len(settled) < READ_AHEAD:
+                if len(settled) < ahead:
                     break  # a gap, or pushed too recently: the rest waits
+                ahead = min(ahead * 2, PUSH_BATCH)
         # The peer forwards none of it: its other peers catch up from their own Status.
         told = tuple(sorted({self.me, peer, *self.online(now)}))[: messages.MAX_DEVICES]
         frames = list(batches(pushed))

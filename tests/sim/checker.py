@@ -94,6 +94,7 @@ def _confirmed_present(
     nodes: list[SimNode], confirmed: list[Confirmed], state: State, logs: dict[str, set[bytes]]
 ) -> list[str]:
     out = []
+    every = {n.name: _every_entry(n) for n in nodes}
     for write in confirmed:
         revoked = state.revoked.get(write.device)
         for blob in write.blobs:
@@ -106,7 +107,7 @@ def _confirmed_present(
                            f"{', '.join(missing)}")  # fmt: skip
         if write.kind == "add" and not (revoked and _past(write.blobs, revoked.cutoff)):
             for n in nodes:
-                if write.entry not in _every_entry(n):
+                if write.entry not in every[n.name]:
                     out.append(f"entry {write.entry[:8]} added by {write.node} is gone at {n.name}")
     return out
 

@@ -68,7 +68,7 @@ PROFILES = {
     "quick": Profile("quick", nodes=6, admins=2, seconds=30.0, ops_per_second=4.0, loss=0.1,
                      dup=0.05, max_delay=0.3, partitions=True, crashes=2, skew=3600.0,
                      revocations=1, joins=1, forgeries=True, settle_rounds=8),
-    "soak": Profile("soak", nodes=30, admins=3, seconds=240.0, ops_per_second=10.0, loss=0.1,
+    "soak": Profile("soak", nodes=30, admins=3, seconds=100.0, ops_per_second=12.0, loss=0.1,
                     dup=0.05, max_delay=0.3, partitions=True, crashes=12, skew=3600.0,
                     revocations=3, joins=2, forgeries=True, settle_rounds=8),
 }  # fmt: skip
