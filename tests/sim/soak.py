@@ -63,7 +63,7 @@ def _kept(profile: str) -> dict[int, dict[str, Any]]:
 
 def _keep(result: Result, version: str) -> None:
     KEPT.mkdir(parents=True, exist_ok=True)
-    data = {**dataclasses.asdict(result), "commit": version}
+    data = {**dataclasses.asdict(result), "faults": dict(result.faults), "commit": version}
     (KEPT / f"{result.profile}-seed-{result.seed}.json").write_text(json.dumps(data) + "\n")
 
 
