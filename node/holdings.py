@@ -99,7 +99,8 @@ class VaultHoldings:
         self.refused += len(new) - len(keep)
         if not keep:
             return False
-        self.vault.merge_records(keep)
+        # the fold is of the set: with nothing left out, the candidate is the new membership
+        self.vault.merge_records(keep, candidate if len(keep) == len(new) else None)
         self.changed()
         return True
 

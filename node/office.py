@@ -429,6 +429,12 @@ class Office:
         self._blobs.extend(blobs)
         self.membership = candidate
 
+    def merged(self, blobs: list[bytes], folded: Membership) -> None:
+        """A peer's records, stored by the caller; `folded` is `fold` of ours and these."""
+        held = set(self._blobs)
+        self._blobs.extend(b for b in blobs if b not in held)
+        self.membership = folded
+
     def stage(self, blobs: list[bytes]) -> Membership:
         """The membership if `blobs` were added; refuse any record the fold would reject."""
         candidate = self.fold([*self._blobs, *blobs])

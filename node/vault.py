@@ -37,6 +37,7 @@ from node.errors import (
 )
 from node.identity import when
 from node.keystore import KdfProfile
+from node.membership import Membership
 from node.office import Office
 from node.oplog import Verdict
 from node.replica import SNAPSHOT_EVERY, SNAPSHOT_META, Replica, judging_digest
@@ -212,12 +213,19 @@ class Vault:
         changed = before | set(self._table.entries)
         self._tell(Change(tuple(sorted(e.hex() for e in changed)), "", local=False))
 
-    def merge_records(self, blobs: Iterable[bytes]) -> None:
-        """Take membership records (from a peer): store them, then follow them."""
+    def merge_records(self, blobs: Iterable[bytes], folded: Membership | None = None) -> None:
+        """Take membership records (from a peer): store them, then follow them.
+
+        `folded`: the fold of the records held and these, if the caller has it already.
+        """
         store = self.office.store
+        kept = list(blobs)
         with store.transaction():
-            store.add_records((records.record_id(b), b) for b in blobs)
-        self.office.reload()
+            store.add_records((records.record_id(b), b) for b in kept)
+        if folded is None:
+            self.office.reload()
+        else:
+            self.office.merged(kept, folded)
         self._sync()
 
     # -- the plain view, kept current from document events -----------------------------
