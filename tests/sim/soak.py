@@ -8,11 +8,12 @@ a summary: seeds run, writes confirmed and refused, forgeries, faults
 injected, and violations (the goal is zero), with the replay command of each
 failing seed. Exit code 1 if any seed found a violation.
 
-A seed of the large profile takes minutes, so each finished seed is kept in
-bench-results/soak/<profile>-seed-N.json (with the commit it ran on) and a
-run skips seeds already kept for the same commit: an interrupted soak goes on
-where it stopped. The summary (bench-results/soak.json, read by
-scripts/bench) counts every kept seed of the profile.
+A seed of the large profile takes minutes, so each finished seed is kept as
+one line of reliability/soak-seeds.jsonl (tracked: the evidence the README
+quotes, with the commit each seed ran on), and a run skips seeds already kept
+for the same commit: an interrupted soak goes on where it stopped, in a later
+session too. The summary (bench-results/soak.json, read by scripts/bench)
+counts every kept seed of the profile, the newest run of each seed.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tests.sim.run import PROFILES, Result, run_seed
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench-results" / "soak.json"
-KEPT = ROOT / "bench-results" / "soak"
+KEPT = ROOT / "reliability" / "soak-seeds.jsonl"
 
 
 def commit() -> str:
@@ -54,17 +55,21 @@ def commit() -> str:
 
 
 def _kept(profile: str) -> dict[int, dict[str, Any]]:
+    """The newest kept run of each seed of `profile`."""
     out = {}
-    for path in sorted(KEPT.glob(f"{profile}-seed-*.json")):
-        data = json.loads(path.read_text())
-        out[int(data["seed"])] = data
+    lines = KEPT.read_text().splitlines() if KEPT.exists() else []
+    for text in lines:
+        data = json.loads(text)
+        if data["profile"] == profile:
+            out[int(data["seed"])] = data
     return out
 
 
 def _keep(result: Result, version: str) -> None:
-    KEPT.mkdir(parents=True, exist_ok=True)
+    KEPT.parent.mkdir(parents=True, exist_ok=True)
     data = {**dataclasses.asdict(result), "faults": dict(result.faults), "commit": version}
-    (KEPT / f"{result.profile}-seed-{result.seed}.json").write_text(json.dumps(data) + "\n")
+    with KEPT.open("a") as out:
+        out.write(json.dumps(data, sort_keys=True) + "\n")
 
 
 def _one(seed: int, profile: str, base: str) -> Result:
