@@ -89,7 +89,10 @@ class Desk:
         if self.failures.get(issued.invite.invite_id, 0) >= MAX_FAILURES:
             raise InviteError("too many wrong codes for this invite; ask an admin for a new one")
         secret = self._secret(issued.invite.sealed)
-        words = secret.decode().split("-")
+        try:
+            words = secret.decode().split("-")
+        except UnicodeDecodeError:  # an admin sealed bytes that are no invite code
+            raise InviteError("that invite is damaged; ask an admin for a new one") from None
         answer = isolated.pake_answer if self.isolate else pake.answer
         message, exchange = answer(secret, hello.nameplate, hello.pake)
         session = crypto.random_bytes(messages.ID)

@@ -74,7 +74,10 @@ def _serve(data: bytes) -> dict[str, codec.Value]:
         f.exactly("op", "secret", "nameplate", "theirs")
         theirs = f.blob("theirs", max_size=256)
         secret = f.blob("secret", max_size=256)
-        message, session = pake.answer(secret, f.integer("nameplate"), theirs)
+        nameplate = f.integer("nameplate")
+        if not 0 <= nameplate < 2**32:  # SPAKE2's password packs it in 4 bytes
+            raise DecodeError("a malformed nameplate")
+        message, session = pake.answer(secret, nameplate, theirs)
         return {"message": message, "key": session.key, "transcript": session.transcript}
     if op == "argon2id":
         f.exactly("op", "password", "salt", "ops", "mem")
