@@ -34,7 +34,8 @@ Setup uses the insecure test KDF (keystore.INSECURE_TEST): password hashing is n
 is measured here (scripts/bench_unlock measures it). Only 127.0.0.1; every wait is
 bounded; only processes started here are signalled, through their Popen objects,
 always in a `finally`. It measures and reports; it changes nothing outside a temp folder,
-bench-results/ and its own network namespace (deleted in a `finally`).
+bench-results/ and its own network namespace (deleted in a `finally`). Every figure it
+prints is also recorded (benchlib.record) for scripts/bench.
 """
 
 from __future__ import annotations
@@ -88,8 +89,21 @@ def pw() -> bytearray:
     return bytearray(PASSWORD.encode())
 
 
-def line(name: str, value: float, bar: float, unit: str = "ms", extra: str = "") -> bool:
-    return benchlib.line(name, value, bar, unit, extra, width=62)
+def line(
+    name: str,
+    value: float,
+    bar: float,
+    unit: str = "ms",
+    extra: str = "",
+    *,
+    promise: str | None = None,
+    figure: str | None = None,
+    ok: bool = True,
+) -> bool:
+    """benchlib.line (it prints and records the figure), in this script's width."""
+    return benchlib.line(
+        name, value, bar, unit, extra, width=62, promise=promise, figure=figure, ok=ok
+    )
 
 
 def free_ports(count: int) -> list[int]:
@@ -483,7 +497,9 @@ def bench_refreshed(
     return {"per_node": per_node, "to_all": to_all, "missing": missing}
 
 
-def report_latency(title: str, n: int, data: dict[str, Any], results: list[bool]) -> None:
+def report_latency(
+    title: str, short: str, n: int, data: dict[str, Any], results: list[bool]
+) -> None:
     per, to_all, missing = data["per_node"], data["to_all"], data["missing"]
     edits = len(to_all)
     print(
@@ -493,37 +509,31 @@ def report_latency(title: str, n: int, data: dict[str, Any], results: list[bool]
         flush=True,
     )
     if not per or not to_all:
-        results.append(line("  no edit was seen everywhere", float("inf"), 250))
+        results.append(
+            line("  no edit was seen everywhere", float("inf"), 250, figure=f"{short}: none seen")
+        )
         return
     spread = f"  (p90 {benchlib.pct(to_all, 90):.1f}, max {max(to_all):.1f} ms)"
     ok = missing == 0
-    results.append(
-        line(
-            f"  visible at all {n} (last node), p50 of {edits} edits", benchlib.pct(to_all, 50), 50
+    for p, bar, more in ((50, 50, ""), (99, 250, spread)):
+        name = f"  visible at all {n} (last node), p{p} of {edits} edits"
+        results.append(
+            line(
+                name,
+                benchlib.pct(to_all, p),
+                bar,
+                extra=more,
+                promise=benchlib.PROMISE_CHANGE,
+                figure=f"{short}: {name.strip()}",
+                ok=ok,
+            )
         )
-        and ok
-    )
-    results.append(
-        line(
-            f"  visible at all {n} (last node), p99 of {edits} edits",
-            benchlib.pct(to_all, 99),
-            250,
-            extra=spread,
-        )
-        and ok
-    )
     spread = f"  (p90 {benchlib.pct(per, 90):.1f}, max {max(per):.1f} ms)"
-    results.append(
-        line(f"  visible at each node, p50 of {len(per)} arrivals", benchlib.pct(per, 50), 50)
-    )
-    results.append(
-        line(
-            f"  visible at each node, p99 of {len(per)} arrivals",
-            benchlib.pct(per, 99),
-            250,
-            extra=spread,
+    for p, bar, more in ((50, 50, ""), (99, 250, spread)):
+        name = f"  visible at each node, p{p} of {len(per)} arrivals"
+        results.append(
+            line(name, benchlib.pct(per, p), bar, extra=more, figure=f"{short}: {name.strip()}")
         )
-    )
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -573,16 +583,23 @@ def bench_cluster(tmp: Path, args: argparse.Namespace, results: list[bool]) -> N
         rss = [memory_mb(c.proc.pid)["VmRSS"] for c in cluster.children]
     finally:
         cluster.close()
-    report_latency("edit made in the authoring node, pushed at once", n, pushed, results)
-    report_latency("edit written by another program (it pokes the node)", n, refreshed, results)
+    pushed_title = "edit made in the authoring node, pushed at once"
+    report_latency(pushed_title, "edit pushed by its author", n, pushed, results)
+    refreshed_title = "edit written by another program (it pokes the node)"
+    report_latency(refreshed_title, "edit saved by another program", n, refreshed, results)
     print(f"  (during the edits: {meanwhile})")
     if pushed["edit_ms"]:
+        edit_ms = statistics.median(pushed["edit_ms"])
         print(
-            f"  (the edit itself, durable, in the node: median "
-            f"{statistics.median(pushed['edit_ms']):.1f} ms, not counted above)"
+            f"  (the edit itself, durable, in the node: median {edit_ms:.1f} ms, not counted above)"
         )
+        benchlib.record("the edit itself, durable, in the authoring node (median)", edit_ms, "ms")
     stats = sum((Counter(c.stats) for c in cluster.children), Counter())
     print(f"  CPU of all nodes per pushed edit, above their idle use: {busy / k * 1000:.0f} ms")
+    benchlib.record(
+        f"CPU of all {n} nodes per pushed edit, above their idle use", busy / k * 1000, "ms"
+    )
+    benchlib.record(f"RSS of one of the {n} nodes (median)", statistics.median(rss), "MB")
     print(
         f"  traffic, whole run: {stats['in_Envelopes']} envelope messages received for "
         f"{stats['envelopes_new']} new envelopes; {stats['in_Status']} status messages; "
@@ -746,6 +763,13 @@ def bench_join(tmp: Path, entries: int, results: list[bool], mdns: bool) -> None
                 f"{before['VmHWM']:.1f} MB",
                 flush=True,
             )
+            benchlib.record(
+                f"headless admin node, {entries} entries, before any join: RSS",
+                before["VmRSS"],
+                "MB",
+                promise=benchlib.PROMISE_MEMORY,
+                detail=f"peak {before['VmHWM']:.1f} MB; the bar is judged after the join",
+            )
             join_and_sync(tmp / "newbie", code, join_port, entries, proc, log_path, results)
             cli_join(tmp / "clerk", cli_code, join_port, env, pw_file)
         finally:
@@ -812,8 +836,10 @@ def join_and_sync(
                 2,
                 unit="s",
                 extra=extra,
+                promise=benchlib.PROMISE_FIRST_SYNC,
+                figure=f"new PC: welcome accepted -> all {entries} entries held and searchable",
+                ok=ok,
             )
-            and ok
         )
         wait_log(admin, admin_log, "peer online: newbie", 10)
         quiet = time.monotonic()
@@ -826,13 +852,18 @@ def join_and_sync(
         mem = memory_mb(admin.pid)
         name = f"headless admin node, {entries} entries, linked and quiet: RSS"
         extra = f"  (its CPU meanwhile, one peer: {idle:.2f} % of one core)"
-        results.append(line(name, mem["VmRSS"], 80, unit="MB", extra=extra))
+        results.append(
+            line(name, mem["VmRSS"], 80, unit="MB", extra=extra, promise=benchlib.PROMISE_MEMORY)
+        )
         results.append(
             line(
                 "  the same node's peak RSS (VmHWM), serving the join included",
                 mem["VmHWM"],
                 80,
                 unit="MB",
+                promise=benchlib.PROMISE_MEMORY,
+                figure=f"headless admin node, {entries} entries: peak RSS (VmHWM), serving the "
+                "join included",
             )
         )
     finally:
@@ -866,6 +897,13 @@ def cli_join(path: Path, code: str, join_port: int, env: dict[str, str], pw_file
         f"  for reference, `officevault join` as a command: {took:.1f} s end to end, exit "
         f"{proc.returncode}, {said[0] if said else ''!r} (includes start-up and 1 s of quiet)"
     )
+    benchlib.record(
+        "`officevault join` as a command, start-up to all entries synced",
+        took,
+        "s",
+        promise=benchlib.PROMISE_FIRST_SYNC,
+        detail=f"exit {proc.returncode}; includes start-up and 1 s of quiet",
+    )
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -894,10 +932,10 @@ def main() -> int:
     if args.child:
         return child_main(args)
     if args.join_only:  # inside the network namespace made by bench_join_isolated
-        results: list[bool] = []
+        joined: list[bool] = []
         with tempfile.TemporaryDirectory(prefix="bench-join-") as tmp:
-            bench_join(Path(tmp), args.join_entries, results, mdns=True)
-        return 0 if all(results) else 1
+            bench_join(Path(tmp), args.join_entries, joined, mdns=True)
+        return 0 if all(joined) else 1
     started = time.monotonic()
     print(machine())
     print("setup uses the insecure test KDF (keystore.INSECURE_TEST): the KDF is not measured")
