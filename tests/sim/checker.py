@@ -1,22 +1,24 @@
 """What must hold once the simulated network is whole again (DESIGN I-1, I-2, I-3, I-7).
 
-The checker reads the honest nodes' stores and documents and judges them by
-rules of its own, written from the design, not by calling the judge under
-test: a version in a document must come from an envelope whose author held a
-role allowing it at that sequence number; nothing of a revoked device past
-its cut-off may be anywhere; every honest node holds the same document,
-membership and op log; every write a user was told was saved is present
-(unless its author was revoked before it reached the revoking admin); and
-the online nodes agree on one leader, the lowest admin device among them.
+The checker judges by what the simulation itself did, never by the code under
+test: `Truth` holds each device's role as it was enrolled (the workload makes
+no role changes) and, for each revocation, the revoking admin's cut-off as the
+simulation read it from that admin's store just before revoking. From that and
+the honest nodes' stores and documents it requires: a version in a document
+comes from an envelope whose author's role allowed it and that is not past its
+author's cut-off; the membership's revocations are exactly those the admins
+made; every honest node holds the same document, membership, op log and newest
+checkpoint, and all of that checkpoint; every write a user was told was saved
+is present (unless past its author's cut-off); the online nodes agree on one
+leader, the lowest admin device among them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crdt import yupdate
 from node import envelopes, versions
-from node.membership_state import State
 from node.tokens import Role
 from node.vault import Vault
 from node.versions import Kind
@@ -34,14 +36,20 @@ class Confirmed:
     entry: str  # entry id (hex)
 
 
-def check(nodes: list[SimNode], confirmed: list[Confirmed]) -> list[str]:
+@dataclass
+class Truth:
+    """What the simulation did, by its own bookkeeping."""
+
+    roles: dict[bytes, Role] = field(default_factory=dict)  # device -> role it was enrolled with
+    cutoffs: dict[bytes, int] = field(default_factory=dict)  # revoked device -> cut-off
+
+
+def check(nodes: list[SimNode], confirmed: list[Confirmed], truth: Truth) -> list[str]:
     """Every violation found (empty: all good). `nodes`: the honest nodes, all up."""
     if not nodes:
         return ["no honest node is left to check"]
     out: list[str] = []
     first = nodes[0]
-    assert first.vault is not None
-    state = first.vault.office.membership.state
     logs = {n.name: set(_vault(n).op_log()) for n in nodes}
     docs = {n.name: _vault(n).document() for n in nodes}
     members = {n.name: set(_vault(n).office.blobs) for n in nodes}
@@ -53,10 +61,15 @@ def check(nodes: list[SimNode], confirmed: list[Confirmed]) -> list[str]:
             out.append(f"documents differ: {first.name} and {n.name}")
         if members[n.name] != members[first.name]:
             out.append(f"membership differs: {first.name} and {n.name}")
+    revoked = {d: r.cutoff for d, r in _vault(first).office.membership.state.revoked.items()}
+    if revoked != truth.cutoffs:
+        out.append(f"the membership's revocations {_short(revoked)} are not those the admins "
+                   f"made {_short(truth.cutoffs)}")  # fmt: skip
     for n in nodes:
-        out += [f"{n.name}: {v}" for v in _judged_again(logs[n.name], dict(docs[n.name]), state)]
-    out += _confirmed_present(nodes, confirmed, state, logs)
-    out += _one_leader(nodes, state)
+        out += [f"{n.name}: {v}" for v in _judged_again(logs[n.name], dict(docs[n.name]), truth)]
+    out += _confirmed_present(nodes, confirmed, truth, logs)
+    out += _one_leader(nodes, truth)
+    out += _one_checkpoint(nodes)
     return out
 
 
@@ -65,24 +78,33 @@ def _vault(node: SimNode) -> Vault:
     return node.vault
 
 
-def _judged_again(log: set[bytes], doc: dict[str, bytes], state: State) -> list[str]:
+def _short(cutoffs: dict[bytes, int]) -> dict[str, int]:
+    return {d.hex()[:8]: c for d, c in sorted(cutoffs.items())}
+
+
+def _judged_again(log: set[bytes], doc: dict[str, bytes], truth: Truth) -> list[str]:
     """Versions in the document that no rule allows (I-2, I-3)."""
     out = []
     carried: dict[str, tuple[bytes, int]] = {}  # version key -> (author, seq)
-    for blob in log:
+    for blob in sorted(log):
         env = envelopes.read_stored(blob)
         for item in yupdate.decode(env.update).items:
             if item.key is not None and isinstance(item.value, bytes):
+                if item.key in carried:
+                    out.append(f"version {item.key} is carried by two envelopes")
                 carried[item.key] = (env.author, env.seq)
-    for key, value in doc.items():
+    for key, value in sorted(doc.items()):
         if key not in carried:
             out.append(f"version {key} is in the document but in no envelope held")
             continue
         author, seq = carried[key]
         version = versions.decode(key, value)
-        role = state.role_for(author, seq)
+        role = truth.roles.get(author)
         if role is None:
-            out.append(f"version {key} by a device not allowed at seq {seq} (revoked or unknown)")
+            out.append(f"version {key} by a device never enrolled")
+        elif author in truth.cutoffs and seq > truth.cutoffs[author]:
+            out.append(f"version {key} by a revoked device past its cut-off "
+                       f"(seq {seq} > {truth.cutoffs[author]})")  # fmt: skip
         elif version.kind is not Kind.ADD and role is not Role.ADMIN:
             out.append(f"version {key}: a {version.kind.name} by a member (seq {seq})")
         if version.author != author:
@@ -91,29 +113,36 @@ def _judged_again(log: set[bytes], doc: dict[str, bytes], state: State) -> list[
 
 
 def _confirmed_present(
-    nodes: list[SimNode], confirmed: list[Confirmed], state: State, logs: dict[str, set[bytes]]
+    nodes: list[SimNode], confirmed: list[Confirmed], truth: Truth, logs: dict[str, set[bytes]]
 ) -> list[str]:
     out = []
     every = {n.name: _every_entry(n) for n in nodes}
+    keys = {n.name: {k for k, _ in _vault(n).document()} for n in nodes}
     for write in confirmed:
-        revoked = state.revoked.get(write.device)
+        cutoff = truth.cutoffs.get(write.device)
         for blob in write.blobs:
-            seq = envelopes.read_stored(blob).seq
-            if revoked is not None and seq > revoked.cutoff:
+            env = envelopes.read_stored(blob)
+            if cutoff is not None and env.seq > cutoff:
                 continue  # written after the revoking admin's cut-off: refused by design
             missing = [n.name for n in nodes if blob not in logs[n.name]]
             if missing:
-                out.append(f"a saved {write.kind} by {write.node} (seq {seq}) is missing at "
+                out.append(f"a saved {write.kind} by {write.node} (seq {env.seq}) is missing at "
                            f"{', '.join(missing)}")  # fmt: skip
-        if write.kind == "add" and not (revoked and _past(write.blobs, revoked.cutoff)):
+            written = {i.key for i in yupdate.decode(env.update).items if i.key is not None}
+            for n in nodes:
+                if not written <= keys[n.name]:
+                    out.append(f"a saved {write.kind} by {write.node} (seq {env.seq}) is not in "
+                               f"the document at {n.name}")  # fmt: skip
+        past = cutoff is not None and any(read_seq(b) > cutoff for b in write.blobs)
+        if write.kind == "add" and not past:
             for n in nodes:
                 if write.entry not in every[n.name]:
                     out.append(f"entry {write.entry[:8]} added by {write.node} is gone at {n.name}")
     return out
 
 
-def _past(blobs: tuple[bytes, ...], cutoff: int) -> bool:
-    return any(envelopes.read_stored(b).seq > cutoff for b in blobs)
+def read_seq(blob: bytes) -> int:
+    return envelopes.read_stored(blob).seq
 
 
 def _every_entry(node: SimNode) -> set[str]:
@@ -121,11 +150,25 @@ def _every_entry(node: SimNode) -> set[str]:
     return {s.id for s in vault.entries()} | {s.id for s in vault.entries(trash=True)}
 
 
-def _one_leader(nodes: list[SimNode], state: State) -> list[str]:
+def _one_leader(nodes: list[SimNode], truth: Truth) -> list[str]:
     leaders = {n.name: n.core.leader if n.core else b"" for n in nodes}
-    admins = [n.device for n in nodes if (m := state.active(n.device)) and m.role is Role.ADMIN]
+    admins = [n.device for n in nodes if truth.roles.get(n.device) is Role.ADMIN
+              and n.device not in truth.cutoffs]  # fmt: skip
     expected = min(admins, default=b"")
     wrong = {name: lead.hex()[:8] for name, lead in leaders.items() if lead != expected}
     if wrong:
         return [f"leaders disagree: expected {expected.hex()[:8]}, got {wrong}"]
     return []
+
+
+def _one_checkpoint(nodes: list[SimNode]) -> list[str]:
+    """The same newest checkpoint everywhere, and every node holds all it names (I-6)."""
+    held = {n.name: n.core.checkpoint.blob if n.core and n.core.checkpoint else b"" for n in nodes}
+    if len(set(held.values())) != 1:
+        return [f"nodes hold different newest checkpoints: {len(set(held.values()))} kinds"]
+    out = []
+    for n in nodes:
+        short = n.core.shortfall() if n.core else None
+        if short is not None and not short.met:
+            out.append(f"{n.name} lacks part of the newest checkpoint")
+    return out

@@ -38,7 +38,7 @@ from node.tokens import Role
 from node.versions import Kind
 from tests.node import forging
 from tests.sim import world
-from tests.sim.checker import Confirmed, check
+from tests.sim.checker import Confirmed, Truth, check
 from tests.sim.net import Faults, Network
 from tests.sim.simnode import SimNode
 
@@ -66,10 +66,10 @@ class Profile:
 
 PROFILES = {
     "quick": Profile("quick", nodes=6, admins=2, seconds=30.0, ops_per_second=4.0, loss=0.1,
-                     dup=0.05, max_delay=0.3, partitions=True, crashes=2, skew=3600.0,
+                     dup=0.05, max_delay=0.3, partitions=True, crashes=2, skew=3601.3,
                      revocations=1, joins=1, forgeries=True, settle_rounds=8),
     "soak": Profile("soak", nodes=30, admins=3, seconds=100.0, ops_per_second=12.0, loss=0.1,
-                    dup=0.05, max_delay=0.3, partitions=True, crashes=12, skew=3600.0,
+                    dup=0.05, max_delay=0.3, partitions=True, crashes=12, skew=3601.3,
                     revocations=3, joins=2, forgeries=True, settle_rounds=8),
 }  # fmt: skip
 
@@ -113,9 +113,11 @@ class Sim:
         paths = world.copy(template, workdir)
         skewed, sign = self.rng.randrange(len(paths)), self.rng.choice((-1, 1))
         self.nodes = {
-            p.name: SimNode(p.name, p, sign * profile.skew if i == skewed else 0.0)
+            p.name: SimNode(p.name, p, sign * profile.skew if i == skewed else 0.0,
+                            Role.ADMIN if i < profile.admins else Role.MEMBER)
             for i, p in enumerate(paths)
-        }
+        }  # fmt: skip
+        self.truth = Truth()
         self.by_device: dict[bytes, str] = {}
         self.entries: list[str] = []  # entry ids, in the order they were added
         self.confirmed: list[Confirmed] = []
@@ -139,7 +141,7 @@ class Sim:
                 self._heal()
                 self.result.rounds = self._settle()
                 honest = self._honest()
-                self.result.violations = check(honest, self.confirmed)
+                self.result.violations = check(honest, self.confirmed, self.truth)
                 if honest and honest[0].vault is not None:
                     doc = honest[0].vault.document()
                     self.result.digest = hashlib.sha256(repr(doc).encode()).hexdigest()
@@ -180,13 +182,17 @@ class Sim:
 
     def _settle(self) -> int:
         """Heartbeats until every honest node holds the same (-1 if not within the bound)."""
-        for beat in range(self.profile.settle_rounds + 1):
-            if beat and self._converged():
-                return beat
-            end = self.now + HEARTBEAT
-            while self.now < end:
-                self._step(writes=False)
-        return self.profile.settle_rounds if self._converged() else -1
+        for beat in range(1, self.profile.settle_rounds + 1):
+            self._beat()
+            if self._converged():
+                self._beat()  # what was still in flight must not change the verdict
+                return beat if self._converged() else -1
+        return -1
+
+    def _beat(self) -> None:
+        end = self.now + HEARTBEAT
+        while self.now < end:
+            self._step(writes=False)
 
     def _converged(self) -> bool:
         honest = self._honest()
@@ -196,10 +202,12 @@ class Sim:
         assert first.vault is not None and first.core is not None
         log, doc = set(first.vault.op_log()), first.vault.document()
         blobs, leader = set(first.vault.office.blobs), first.core.leader
+        checkpoint = first.core.checkpoint
         for n in honest[1:]:
             assert n.vault is not None and n.core is not None
             same = (set(n.vault.op_log()) == log and n.vault.document() == doc
-                    and set(n.vault.office.blobs) == blobs and n.core.leader == leader)  # fmt: skip
+                    and set(n.vault.office.blobs) == blobs and n.core.leader == leader
+                    and n.core.checkpoint == checkpoint)  # fmt: skip
             if not same:
                 return False
         return True
@@ -217,6 +225,7 @@ class Sim:
     def _start(self, node: SimNode) -> None:
         node.start(self.now, self.clock)
         self.by_device[node.device] = node.name
+        self.truth.roles.setdefault(node.device, node.role)
         for other in self.nodes.values():
             if other is not node and other.up:
                 self._route(node, node.connected(other.device, self.now))
@@ -291,15 +300,20 @@ class Sim:
         members = sorted(m.user for m in state.active_members() if m.role is Role.MEMBER)
         if len(members) < 2:
             return
-        target = self.rng.choice(members)
-        if cut_off and target in self.nodes:
-            self.net.groups = [{target}, set(self.nodes) - {target}]
-            self.result.faults["revoked_while_cut_off"] += 1
+        target = self.nodes[self.rng.choice(members)]
+        # what the simulation expects the cut-off to be: all of the target's envelopes this
+        # admin holds with no gap (read here, before the product's own revoke reads it)
+        cutoff = revoker.vault.office.store.contiguous_seq(target.device)
         try:
-            revoker.vault.office.revoke(target, revoker.wall(self.now))
-        except VaultError:
+            revoker.vault.office.revoke(target.name, revoker.wall(self.now))
+        except VaultError:  # e.g. the revoker's clock is behind the office's newest record
+            self.result.faults["revocations_refused"] += 1
             return
+        self.truth.cutoffs[target.device] = cutoff
         self.result.faults["revocations"] += 1
+        if cut_off:  # the revoked PC is cut off at that moment and goes on writing
+            self.net.groups = [{target.name}, set(self.nodes) - {target.name}]
+            self.result.faults["revoked_while_cut_off"] += 1
         self._route(revoker, revoker.acted(self.now))
 
     def _join(self) -> None:
@@ -316,7 +330,7 @@ class Sim:
             self.result.faults["joins_refused"] += 1
             return
         self._route(leader, leader.acted(self.now))
-        self.nodes[name] = SimNode(name, path)
+        self.nodes[name] = SimNode(name, path, role=Role.MEMBER)
         self._start(self.nodes[name])
         self.result.faults["joins"] += 1
 
@@ -371,8 +385,10 @@ class Sim:
             elif kind == "forgery":
                 self._forge(node, entry, wall)
                 return
-        except VaultError:
+        except VaultError as exc:
             self.result.refused += 1
+            if "capability window" in str(exc):  # an admin whose clock is ahead enrolled it
+                self.result.faults["writes_refused_by_a_clock"] += 1
             return
         fresh, sends = node.wrote(before, self.now)
         self.confirmed.append(Confirmed(node.name, node.device, tuple(fresh), kind, entry))
@@ -390,7 +406,10 @@ class Sim:
             return
         client = envelopes.client_id_of(node.device)
         clock = vault._replica.doc.next_clock()
-        fields = forging.forged_fields(vault, state.entry_id)
+        try:
+            fields = forging.forged_fields(vault, state.entry_id)
+        except KeyError:  # it holds no current vault key (it was revoked): nothing to forge with
+            return
         value = forging.version(vault, Kind.EDIT, state.entry_id, wall, base=(state.current.key,),
                                 fields=fields)  # fmt: skip
         update = forging.y_update(client, clock, rules.version_key(client, clock), value)

@@ -22,6 +22,7 @@ from node.errors import PeerError, StorageError, UserError
 from node.holdings import VaultHoldings
 from node.messages import Records
 from node.sync import HEARTBEAT, Send, SyncCore, batches
+from node.tokens import Role
 from node.vault import Vault
 from tests.sim.world import PROFILE, T_START, pw
 
@@ -29,10 +30,11 @@ CUT_OFF_DELAY = 1.0  # as node/runner.py
 
 
 class SimNode:
-    def __init__(self, name: str, path: Path, skew: float = 0.0) -> None:
+    def __init__(self, name: str, path: Path, skew: float = 0.0, role: Role = Role.MEMBER) -> None:
         self.name = name
         self.path = path
         self.skew = skew
+        self.role = role  # as enrolled (the workload changes no roles)
         self.vault: Vault | None = None
         self.holdings: VaultHoldings | None = None
         self.core: SyncCore | None = None

@@ -7,9 +7,11 @@ a PC joining mid-run; then the network heals and the checker judges the end
 state (tests/sim/checker.py). A failing seed's message ends with the command
 that replays it. scripts/soak runs the large profile.
 
-The checker is shown to catch what it is for: with the judge's member rule
-switched off (a test double) the forgeries get in and it says so; with one PC
-cut off for good it reports the divergence.
+The checker judges by the simulation's own record of roles and cut-offs, and is
+shown to catch what it is for: with the judge's member rule switched off (a
+test double) the forgeries get in and it says so; likewise with revocation
+cut-offs ignored by the judge, or set one envelope early by the revoking
+admin; with one PC cut off for good it reports the divergence.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pathlib import Path
 import pytest
 
 from node import oplog
+from node.membership_state import State
+from node.office import Office
+from node.tokens import Role
 from tests.sim import run
 from tests.sim.net import Network
 from tests.sim.run import PROFILES, Result, Sim
@@ -102,3 +107,30 @@ def test_the_checker_fails_when_a_node_never_hears_the_others(
     result = simulate(2, template, tmp_path)
     assert result.violations, verdict(result)
     assert any("differ" in v or "not converged" in v or "missing" in v for v in result.violations)
+
+
+def test_the_checker_fails_when_the_judge_ignores_a_revocations_cut_off(
+    template: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test double of the membership's rule (used by the judge, not by the checker) that
+    lets a revoked device's envelopes past its cut-off count (I-3 broken everywhere)."""
+    real = State.role_for
+
+    def lenient(self: State, device_id: bytes, seq: int) -> Role | None:
+        revoked = self.revoked.get(device_id)
+        return real(self, device_id, min(seq, revoked.cutoff) if revoked else seq)
+
+    monkeypatch.setattr(State, "role_for", lenient)
+    result = simulate(1, template, tmp_path)  # seed 1: the revoked PC writes past its cut-off
+    assert any("past its cut-off" in v for v in result.violations), verdict(result)
+
+
+def test_the_checker_fails_when_a_revocation_drops_a_saved_write(
+    template: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test double of the revoking admin that sets the cut-off one envelope too early:
+    a write the user was told was saved, and the admin held, would be dropped."""
+    real = Office._cutoff
+    monkeypatch.setattr(Office, "_cutoff", lambda self, device: max(0, real(self, device) - 1))
+    result = simulate(9, template, tmp_path)  # seed 9: the revoked PC had saved envelopes
+    assert any("revocations" in v for v in result.violations), verdict(result)
