@@ -9,7 +9,7 @@ injected, and violations (the goal is zero), with the replay command of each
 failing seed. Exit code 1 if any seed found a violation.
 
 A seed of the large profile takes minutes, so each finished seed is kept as
-one line of reliability/soak-seeds.jsonl (tracked: the evidence the README
+one line of tests/sim/soak-seeds.jsonl (tracked: the evidence the README
 quotes, with the commit each seed ran on), and a run skips seeds already kept
 for the same commit: an interrupted soak goes on where it stopped, in a later
 session too. The summary (bench-results/soak.json, read by scripts/bench)
@@ -36,7 +36,7 @@ from tests.sim.run import PROFILES, Result, run_seed
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench-results" / "soak.json"
-KEPT = ROOT / "reliability" / "soak-seeds.jsonl"
+KEPT = Path(__file__).resolve().parent / "soak-seeds.jsonl"
 
 
 def commit() -> str:
