@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tkinter as tk
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ttkbootstrap as ttk
+from PIL import ImageGrab
 
 from node.vault import Vault
+from tests.gui.display import ARTIFACTS, screen, stop
 from tests.node.vault_kit import opened, replicas, template
 
 
@@ -21,3 +26,43 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def vaults(office: dict[str, Path], tmp_path: Path) -> Iterator[dict[str, Vault]]:
     with opened(replicas(office, tmp_path / "replicas")) as opened_vaults:
         yield opened_vaults
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """A virtual screen (Xvfb); skips where it is not installed (scripts/test installs it)."""
+    shown = screen()
+    if shown is None:
+        pytest.skip("Xvfb is not installed (scripts/test installs it)")
+    yield shown
+    stop()
+
+
+@pytest.fixture(scope="session")
+def app(display: str) -> Iterator[tk.Tk]:
+    """The one application window of the session: ttkbootstrap allows one root per
+    process, and Tk keeps its X connection until the process ends."""
+    window = ttk.Window(title="OfficeVault (test)", size=(900, 600))
+    window.update()  # Tcl opens its notifier pipe on the first event loop, once
+    yield window
+    window.destroy()
+
+
+@pytest.fixture
+def root(app: tk.Tk) -> Iterator[tk.Tk]:
+    """The application window, emptied after each test."""
+    yield app
+    for child in app.winfo_children():
+        child.destroy()
+    app.update()
+
+
+def screenshot(window: tk.Misc, name: str) -> Path:
+    """Save what `window` shows as test-artifacts/screenshots/<name>.png."""
+    window.update()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    x, y = window.winfo_rootx(), window.winfo_rooty()
+    box = (x, y, x + window.winfo_width(), y + window.winfo_height())
+    path = ARTIFACTS / f"{name}.png"
+    ImageGrab.grab(bbox=box, xdisplay=os.environ["DISPLAY"]).save(path)
+    return path
