@@ -52,6 +52,15 @@ class ClipboardGuard:
             and hmac.compare_digest(ours, _digest(self._key, current))
         )
 
+    def is_ours(self, current: str | None) -> bool:
+        """Does the clipboard (`current`) still hold the value we put there?"""
+        ours = self._ours
+        return (
+            current is not None
+            and ours is not None
+            and hmac.compare_digest(ours, _digest(self._key, current))
+        )
+
     def forget(self) -> bool:
         """On lock: True if a value of ours may still be on the clipboard (clear it now)."""
         had = self._ours is not None

@@ -1,0 +1,162 @@
+"""The unlocked window: wires the vault to the main screen through the presenters.
+
+Everything it decides comes from a presenter (gui/entry_list.py, clipboard.py,
+idle.py, reveal.py); this class only reads the vault, calls the view, and runs
+a tick with `after()` (the clock is passed in, so tests move time themselves).
+Tk is touched only here and in the widgets, on the main thread.
+"""
+
+from __future__ import annotations
+
+import time
+import tkinter as tk
+from collections.abc import Callable
+
+from gui.clipboard import CLEAR_AFTER, ClipboardGuard
+from gui.entry_list import ListPresenter
+from gui.idle import IdleLock
+from gui.reveal import HIDDEN, Reveals
+from gui.widgets.main import Callbacks, MainView
+from node.errors import VaultError
+from node.vault import Vault
+
+TICK_MS = 500
+
+
+class MainWindow:
+    def __init__(
+        self,
+        root: tk.Tk,
+        vault: Vault,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        on_locked: Callable[[str], None] = lambda _why: None,
+    ) -> None:
+        self.root, self.vault, self.clock = root, vault, clock
+        self.on_locked = on_locked
+        self.clipboard = ClipboardGuard()
+        self.idle = IdleLock(last_input=clock())
+        self.reveals = Reveals()
+        self.lister = ListPresenter(vault.entries, clock=wall)
+        self.category: str | None = None
+        self.search = ""
+        self.selected: str | None = None
+        self.locked = False
+        self.view = MainView(root, Callbacks(self.on_search, self.on_category, self.on_select,
+                                             self.on_copy, self.on_reveal, self.on_add,
+                                             lambda: self.lock("Locked.")))  # fmt: skip
+        self.view.pack(fill="both", expand=True)
+        for event in ("<KeyPress>", "<ButtonPress>", "<Motion>"):
+            self.view.bind_all(event, self._touched, add="+")
+        self.refresh()
+        self._after = root.after(TICK_MS, self._tick)
+
+    # -- drawing -----------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.view.show_list(self.lister.view(self.category, self.search), self.selected)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        if self.selected is None:
+            self.view.show_detail({}, can_copy=False)
+            return
+        reveal = self.reveals.shown(self._secret(), self.clock())
+        try:
+            detail = self.vault.get(self.selected, reveal=reveal)
+        except VaultError:
+            self.selected = None
+            self.view.show_detail({}, can_copy=False)
+            return
+        s = detail.summary
+        password = detail.password if detail.password is not None else HIDDEN
+        values = {"title": s.title, "username": s.username, "url": s.url,
+                  "category": s.category, "notes": detail.notes, "password": password}  # fmt: skip
+        self.view.show_detail(values, can_copy=s.readable)
+
+    def _secret(self) -> str:
+        return f"{self.selected}/password"
+
+    # -- input -------------------------------------------------------------------------
+    def on_search(self, text: str) -> None:
+        self.search = text
+        self.refresh()
+
+    def on_category(self, name: str) -> None:
+        self.category = name
+        self.refresh()
+
+    def on_select(self, entry: str) -> None:
+        if entry != self.selected:
+            self.reveals.hide_all()
+        self.selected = entry
+        self._show_detail()
+
+    def on_copy(self, field: str) -> None:
+        if self.selected is None:
+            return
+        detail = self.vault.get(self.selected, reveal=field == "password")
+        value = detail.password if field == "password" else detail.summary.username
+        if not value:
+            return
+        self.root.clipboard_clear()
+        self.root.clipboard_append(value)
+        self.clipboard.copied(value, self.clock())
+        what = "Password" if field == "password" else "Username"
+        self.view.show_status(f"{what} copied; the clipboard is cleared in {CLEAR_AFTER:.0f} s")
+
+    def on_reveal(self) -> None:
+        if self.selected is not None:
+            self.reveals.show(self._secret(), self.clock())
+            self._show_detail()
+
+    def on_add(self) -> None:
+        self.view.show_status("Adding entries from the window comes next; use 'officevault add'.")
+
+    def _touched(self, _event: object) -> None:
+        self.idle.touched(self.clock())
+
+    # -- time ----------------------------------------------------------------------------
+    def tick(self) -> None:
+        """What time alone changes: the clipboard, revealed secrets, the idle lock."""
+        now = self.clock()
+        due = self.clipboard.due
+        if due is not None and now >= due:
+            try:
+                current: str | None = self.root.clipboard_get()
+            except tk.TclError:  # empty, or not text
+                current = None
+            if self.clipboard.should_clear(now, current):
+                self.root.clipboard_clear()
+                self.view.show_status("Clipboard cleared.")
+        if self.reveals.expired(now):
+            self._show_detail()
+        if self.idle.due(now):
+            self.lock("Locked after 10 minutes without use.")
+
+    def _tick(self) -> None:
+        if self.locked:
+            return
+        self.tick()
+        if not self.locked:
+            self._after = self.root.after(TICK_MS, self._tick)
+
+    def lock(self, why: str) -> None:
+        """Hide every secret, clear the clipboard if it holds ours, wipe the vault's keys."""
+        if self.locked:
+            return
+        self.locked = True
+        self.root.after_cancel(self._after)
+        try:
+            current: str | None = self.root.clipboard_get()
+        except tk.TclError:
+            current = None
+        if self.clipboard.is_ours(current):
+            self.root.clipboard_clear()
+        self.clipboard.forget()
+        self.reveals.hide_all()
+        self.view.unbind_all("<KeyPress>")
+        self.view.unbind_all("<ButtonPress>")
+        self.view.unbind_all("<Motion>")
+        self.view.destroy()
+        self.vault.lock()
+        self.on_locked(why)

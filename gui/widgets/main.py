@@ -1,0 +1,127 @@
+"""The main screen: categories on the left, search and the entry list in the middle, the
+selected entry on the right with reveal and copy buttons, a status line at the bottom.
+
+Dumb: it draws ListView rows, a detail mapping and a status text it is given, and
+reports the user's acts through the callbacks; it decides nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from tkinter import Misc
+
+import ttkbootstrap as ttk
+
+from gui.entry_list import ListView
+
+COLUMNS = (("title", "Title", 260), ("username", "Username", 170), ("category", "Category", 110),
+           ("changed", "Changed", 90), ("changed_by", "By", 90))  # fmt: skip
+DETAIL_FIELDS = (("title", "Title"), ("username", "Username"), ("password", "Password"),
+                 ("url", "Website"), ("category", "Category"), ("notes", "Notes"))  # fmt: skip
+
+
+@dataclass
+class Callbacks:
+    search: Callable[[str], None]
+    category: Callable[[str], None]
+    select: Callable[[str], None]
+    copy: Callable[[str], None]  # field name
+    reveal: Callable[[], None]
+    add: Callable[[], None]
+    lock: Callable[[], None]
+
+
+class MainView(ttk.Frame):
+    def __init__(self, parent: Misc, callbacks: Callbacks) -> None:
+        super().__init__(parent, padding=8)
+        self._cb = callbacks
+        top = ttk.Frame(self)
+        top.pack(fill="x", pady=(0, 8))
+        ttk.Label(top, text="Search").pack(side="left")
+        self.search_text = ttk.StringVar()
+        self.search = ttk.Entry(top, textvariable=self.search_text, width=40)
+        self.search.pack(side="left", padx=6)
+        self.search_text.trace_add("write", lambda *_: self._cb.search(self.search_text.get()))
+        self.add_button = ttk.Button(top, text="+ Add", bootstyle="success", command=callbacks.add)
+        self.add_button.pack(side="left")
+        ttk.Button(top, text="Lock", bootstyle="secondary", command=callbacks.lock).pack(
+            side="right"
+        )
+        body = ttk.Panedwindow(self, orient="horizontal")
+        body.pack(fill="both", expand=True)
+        self.categories = ttk.Treeview(body, show="tree", selectmode="browse", height=20)
+        self.categories.bind("<<TreeviewSelect>>", self._category_chosen)
+        body.add(self.categories, weight=1)
+        middle = ttk.Frame(body)
+        self.entries = ttk.Treeview(middle, columns=[c[0] for c in COLUMNS], show="headings",
+                                    selectmode="browse")  # fmt: skip
+        for name, heading, width in COLUMNS:
+            self.entries.heading(name, text=heading, anchor="w")
+            self.entries.column(name, width=width, anchor="w")
+        self.entries.bind("<<TreeviewSelect>>", self._entry_chosen)
+        self.entries.pack(fill="both", expand=True)
+        self.shown = ttk.Label(middle, text="")
+        self.shown.pack(anchor="w", pady=(4, 0))
+        body.add(middle, weight=4)
+        self.detail = ttk.Frame(body, padding=(12, 0))
+        self.values: dict[str, ttk.Label] = {}
+        for row, (name, label) in enumerate(DETAIL_FIELDS):
+            name_label = ttk.Label(self.detail, text=label, bootstyle="secondary")
+            name_label.grid(row=row, column=0, sticky="w", pady=2)
+            self.values[name] = ttk.Label(self.detail, text="", wraplength=220)
+            self.values[name].grid(row=row, column=1, sticky="w", pady=2)
+        buttons = ttk.Frame(self.detail)
+        buttons.grid(row=len(DETAIL_FIELDS), column=0, columnspan=2, sticky="w", pady=(8, 0))
+        self.copy_user = ttk.Button(buttons, text="Copy username",
+                                    command=lambda: self._cb.copy("username"))  # fmt: skip
+        self.copy_user.pack(side="left")
+        self.copy_password = ttk.Button(buttons, text="Copy password", bootstyle="primary",
+                                        command=lambda: self._cb.copy("password"))  # fmt: skip
+        self.copy_password.pack(side="left", padx=4)
+        self.reveal = ttk.Button(buttons, text="Reveal", bootstyle="secondary",
+                                 command=callbacks.reveal)  # fmt: skip
+        self.reveal.pack(side="left")
+        body.add(self.detail, weight=2)
+        self.status = ttk.Label(self, text="", bootstyle="secondary")
+        self.status.pack(fill="x", pady=(6, 0))
+        self._rows: list[str] = []
+
+    # -- drawing ------------------------------------------------------------------------
+    def show_list(self, view: ListView, selected: str | None) -> None:
+        self._rows = [r.id for r in view.rows]
+        self.entries.delete(*self.entries.get_children())
+        for r in view.rows:
+            title = ("⚠ " if r.conflict else "") + r.title
+            values = (title, r.username, r.category, r.changed, r.changed_by)
+            self.entries.insert("", "end", iid=r.id, values=values)
+        if selected in self._rows:
+            self.entries.selection_set(selected)
+        self.shown.configure(text=view.shown)
+        known = self.categories.get_children()
+        wanted = [f"{name} ({count})" for name, count in view.categories]
+        if [self.categories.item(i, "text") for i in known] != wanted:
+            self.categories.delete(*known)
+            for (name, _), text in zip(view.categories, wanted, strict=True):
+                self.categories.insert("", "end", iid=name, text=text)
+
+    def show_detail(self, values: Mapping[str, str], can_copy: bool) -> None:
+        for name, label in self.values.items():
+            label.configure(text=values.get(name, ""))
+        state = "normal" if can_copy else "disabled"
+        for button in (self.copy_user, self.copy_password, self.reveal):
+            button.configure(state=state)
+
+    def show_status(self, text: str) -> None:
+        self.status.configure(text=text)
+
+    # -- input -------------------------------------------------------------------------
+    def _category_chosen(self, _event: object) -> None:
+        chosen = self.categories.selection()
+        if chosen:
+            self._cb.category(chosen[0])
+
+    def _entry_chosen(self, _event: object) -> None:
+        chosen = self.entries.selection()
+        if chosen:
+            self._cb.select(chosen[0])
