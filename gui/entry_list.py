@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from node.vault import Summary
 
-ALL = "All entries"
+ALL = "All entries"  # the label of the category choice that shows everything
+NONE = "(no category)"  # the label of entries with an empty (or unreadable) category
 
 Source = Callable[[str | None, str | None, bool], list[Summary]]  # Vault.entries
 
@@ -31,9 +32,16 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Category:
+    value: str | None  # what `view` takes back (None: everything)
+    label: str  # what the list shows, with the count
+    count: int
+
+
+@dataclass(frozen=True)
 class ListView:
     rows: tuple[Row, ...]
-    categories: tuple[tuple[str, int], ...]  # (name, entries), ALL first
+    categories: tuple[Category, ...]  # everything first, then by name (case ignored)
     shown: str  # "12 of 340 entries"
 
 
@@ -51,16 +59,23 @@ class ListPresenter:
         self._clock = clock
 
     def view(self, category: str | None = None, search: str = "", trash: bool = False) -> ListView:
+        """`category`: a Category.value (None: every entry); the vault ignores case."""
         every = self._source(None, None, trash)
         counts: dict[str, int] = {}
+        spelling: dict[str, str] = {}  # the first spelling seen of each (case-folded) name
         for s in every:
-            counts[s.category] = counts.get(s.category, 0) + 1
-        chosen = None if category in (None, ALL) else category
-        found = self._source(chosen, search.strip() or None, trash) if chosen or search else every
+            key = s.category.casefold()
+            counts[key] = counts.get(key, 0) + 1
+            spelling.setdefault(key, s.category)
+        needle = search.strip() or None
+        found = self._source(category, needle, trash) if category is not None or needle else every
         now = self._clock()
         rows = tuple(Row(s.id, s.title, s.username, s.category, when(s.changed_at, now),
                          s.changed_by, s.conflict, s.readable) for s in found)  # fmt: skip
-        categories = ((ALL, len(every)), *sorted(counts.items(), key=lambda kv: kv[0].casefold()))
+        named = sorted(counts, key=lambda k: (k == "", k))
+        categories = (Category(None, f"{ALL} ({len(every)})", len(every)),
+                      *(Category(spelling[k], f"{spelling[k] or NONE} ({counts[k]})", counts[k])
+                        for k in named))  # fmt: skip
         noun = "entry" if len(every) == 1 else "entries"
         where = " in the trash" if trash else ""
         shown = f"{len(rows)} of {len(every)} {noun}{where}"

@@ -21,6 +21,7 @@ from node.errors import VaultError
 from node.vault import Vault
 
 TICK_MS = 500
+ACTIVITY = ("<KeyPress>", "<ButtonPress>")
 
 
 class MainWindow:
@@ -46,14 +47,18 @@ class MainWindow:
                                              self.on_copy, self.on_reveal, self.on_add,
                                              lambda: self.lock("Locked.")))  # fmt: skip
         self.view.pack(fill="both", expand=True)
-        for event in ("<KeyPress>", "<ButtonPress>", "<Motion>"):
+        for event in ACTIVITY:  # a mouse merely passing over does not keep it unlocked
             self.view.bind_all(event, self._touched, add="+")
         self.refresh()
         self._after = root.after(TICK_MS, self._tick)
 
     # -- drawing -----------------------------------------------------------------------
     def refresh(self) -> None:
-        self.view.show_list(self.lister.view(self.category, self.search), self.selected)
+        listed = self.lister.view(self.category, self.search)
+        if self.selected is not None and self.selected not in {r.id for r in listed.rows}:
+            self.selected = None  # filtered out, trashed or purged: nothing of it stays shown
+            self.reveals.hide_all()
+        self.view.show_list(listed, self.selected)
         self._show_detail()
 
     def _show_detail(self) -> None:
@@ -81,7 +86,7 @@ class MainWindow:
         self.search = text
         self.refresh()
 
-    def on_category(self, name: str) -> None:
+    def on_category(self, name: str | None) -> None:
         self.category = name
         self.refresh()
 
@@ -94,7 +99,12 @@ class MainWindow:
     def on_copy(self, field: str) -> None:
         if self.selected is None:
             return
-        detail = self.vault.get(self.selected, reveal=field == "password")
+        try:
+            detail = self.vault.get(self.selected, reveal=field == "password")
+        except VaultError as exc:
+            self.view.show_status(str(exc))
+            self.refresh()
+            return
         value = detail.password if field == "password" else detail.summary.username
         if not value:
             return
@@ -145,18 +155,22 @@ class MainWindow:
         if self.locked:
             return
         self.locked = True
-        self.root.after_cancel(self._after)
         try:
-            current: str | None = self.root.clipboard_get()
-        except tk.TclError:
-            current = None
-        if self.clipboard.is_ours(current):
-            self.root.clipboard_clear()
-        self.clipboard.forget()
-        self.reveals.hide_all()
-        self.view.unbind_all("<KeyPress>")
-        self.view.unbind_all("<ButtonPress>")
-        self.view.unbind_all("<Motion>")
-        self.view.destroy()
-        self.vault.lock()
-        self.on_locked(why)
+            self.root.after_cancel(self._after)
+            try:
+                current: str | None = self.root.clipboard_get()
+            except tk.TclError:
+                current = None
+            if self.clipboard.is_ours(current):
+                self.root.clipboard_clear()
+            self.clipboard.forget()
+            self.reveals.hide_all()
+            self.search, self.selected = "", None
+            for event in ACTIVITY:
+                self.view.unbind_all(event)
+            self.view.destroy()
+        finally:
+            try:
+                self.vault.lock()
+            finally:
+                self.on_locked(why)

@@ -24,7 +24,7 @@ DETAIL_FIELDS = (("title", "Title"), ("username", "Username"), ("password", "Pas
 @dataclass
 class Callbacks:
     search: Callable[[str], None]
-    category: Callable[[str], None]
+    category: Callable[[str | None], None]  # a Category.value
     select: Callable[[str], None]
     copy: Callable[[str], None]  # field name
     reveal: Callable[[], None]
@@ -45,9 +45,9 @@ class MainView(ttk.Frame):
         self.search_text.trace_add("write", lambda *_: self._cb.search(self.search_text.get()))
         self.add_button = ttk.Button(top, text="+ Add", bootstyle="success", command=callbacks.add)
         self.add_button.pack(side="left")
-        ttk.Button(top, text="Lock", bootstyle="secondary", command=callbacks.lock).pack(
-            side="right"
-        )
+        self.lock_button = ttk.Button(top, text="Lock", bootstyle="secondary",
+                                      command=callbacks.lock)  # fmt: skip
+        self.lock_button.pack(side="right")
         body = ttk.Panedwindow(self, orient="horizontal")
         body.pack(fill="both", expand=True)
         self.categories = ttk.Treeview(body, show="tree", selectmode="browse", height=20)
@@ -86,6 +86,7 @@ class MainView(ttk.Frame):
         self.status = ttk.Label(self, text="", bootstyle="secondary")
         self.status.pack(fill="x", pady=(6, 0))
         self._rows: list[str] = []
+        self._category_values: dict[str, str | None] = {}  # tree item id -> Category.value
 
     # -- drawing ------------------------------------------------------------------------
     def show_list(self, view: ListView, selected: str | None) -> None:
@@ -99,11 +100,13 @@ class MainView(ttk.Frame):
             self.entries.selection_set(selected)
         self.shown.configure(text=view.shown)
         known = self.categories.get_children()
-        wanted = [f"{name} ({count})" for name, count in view.categories]
+        wanted = [c.label for c in view.categories]
         if [self.categories.item(i, "text") for i in known] != wanted:
             self.categories.delete(*known)
-            for (name, _), text in zip(view.categories, wanted, strict=True):
-                self.categories.insert("", "end", iid=name, text=text)
+            # generated item ids: a category may be named anything, "" included
+            self._category_values = {f"c{i}": c.value for i, c in enumerate(view.categories)}
+            for i, c in enumerate(view.categories):
+                self.categories.insert("", "end", iid=f"c{i}", text=c.label)
 
     def show_detail(self, values: Mapping[str, str], can_copy: bool) -> None:
         for name, label in self.values.items():
@@ -118,8 +121,8 @@ class MainView(ttk.Frame):
     # -- input -------------------------------------------------------------------------
     def _category_chosen(self, _event: object) -> None:
         chosen = self.categories.selection()
-        if chosen:
-            self._cb.category(chosen[0])
+        if chosen and chosen[0] in self._category_values:
+            self._cb.category(self._category_values[chosen[0]])
 
     def _entry_chosen(self, _event: object) -> None:
         chosen = self.entries.selection()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-import tkinter as tk
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import ttkbootstrap as ttk
-from PIL import ImageGrab
 
 from node.vault import Vault
 from tests.gui.display import ARTIFACTS, screen, stop
 from tests.node.vault_kit import opened, replicas, template
+
+if TYPE_CHECKING:  # the presenter tests need no Tk: it is imported by the window fixtures
+    import tkinter as tk
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +43,8 @@ def display() -> Iterator[str]:
 def app(display: str) -> Iterator[tk.Tk]:
     """The one application window of the session: ttkbootstrap allows one root per
     process, and Tk keeps its X connection until the process ends."""
+    import ttkbootstrap as ttk
+
     window = ttk.Window(title="OfficeVault (test)", size=(900, 600))
     window.update()  # Tcl opens its notifier pipe on the first event loop, once
     yield window
@@ -59,6 +62,8 @@ def root(app: tk.Tk) -> Iterator[tk.Tk]:
 
 def screenshot(window: tk.Misc, name: str) -> Path:
     """Save what `window` shows as test-artifacts/screenshots/<name>.png."""
+    from PIL import ImageGrab
+
     window.update()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     x, y = window.winfo_rootx(), window.winfo_rooty()

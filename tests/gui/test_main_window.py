@@ -6,6 +6,7 @@ value, reveal hidden again, the idle lock hiding everything. Time is moved by th
 from __future__ import annotations
 
 import tkinter as tk
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,18 +28,16 @@ class Clock:
 
 
 @pytest.fixture
-def window(root: tk.Tk, vaults: dict[str, Vault]) -> tuple[MainWindow, Clock, list[str]]:
+def window(root: tk.Tk, vaults: dict[str, Vault]) -> Iterator[tuple[MainWindow, Clock, list[str]]]:
     alice = vaults["alice"]
     alice.add({"title": "Office Wi-Fi", "username": "guest", "password": "wifi-pass",
                "category": "WiFi"}, T)  # fmt: skip
     alice.add({"title": "Bank", "username": "acme", "password": "bank-pass",
                "category": "Finance", "notes": "PIN at the safe"}, T)  # fmt: skip
     clock, why = Clock(), list[str]()
-    return (
-        MainWindow(root, alice, clock=clock, wall=lambda: float(T), on_locked=why.append),
-        clock,
-        why,
-    )
+    w = MainWindow(root, alice, clock=clock, wall=lambda: float(T), on_locked=why.append)
+    yield w, clock, why
+    w.lock("the test ended")  # no after() loop outlives its test
 
 
 def titles(w: MainWindow) -> list[str]:
@@ -109,3 +108,68 @@ def test_reveal_is_hidden_again_and_idle_locks_everything(
     assert not w.view.winfo_exists()
     with pytest.raises(tk.TclError):
         root.clipboard_get()  # ours was still there: cleared by the lock
+
+
+def bank(w: MainWindow) -> str:
+    return next(s.id for s in w.vault.entries() if s.title == "Bank")
+
+
+def test_a_selection_filtered_out_or_trashed_leaves_nothing_shown(
+    window: tuple[MainWindow, Clock, list[str]], root: tk.Tk
+) -> None:
+    w, _, _ = window
+    w.on_select(bank(w))
+    w.on_reveal()
+    w.view.search_text.set("wi")  # Bank is filtered out
+    root.update()
+    assert w.selected is None and w.view.values["password"].cget("text") == ""
+    assert str(w.view.copy_password.cget("state")) == "disabled"
+    w.view.search_text.set("")
+    w.on_select(bank(w))
+    w.vault.trash(bank(w), T + 5)
+    w.refresh()
+    assert w.selected is None and w.view.values["title"].cget("text") == ""
+
+
+def test_copy_of_an_entry_gone_meanwhile_is_a_message_not_a_crash(
+    window: tuple[MainWindow, Clock, list[str]], root: tk.Tk
+) -> None:
+    w, _, _ = window
+    entry = bank(w)
+    w.on_select(entry)
+    w.vault.trash(entry, T + 5)
+    w.vault.purge(entry, T + 6)
+    w.on_copy("password")
+    assert "no entry" in w.view.status.cget("text") and w.selected is None
+
+
+def test_input_postpones_the_lock_and_a_passing_mouse_does_not(
+    window: tuple[MainWindow, Clock, list[str]], root: tk.Tk
+) -> None:
+    w, clock, _ = window
+    clock.now += 500
+    w.view.search.focus_force()
+    w.view.search.event_generate("<KeyPress>", keysym="a")
+    root.update()
+    clock.now += 500
+    w.tick()
+    assert not w.locked  # the key press at 500 s counts
+    clock.now += 50
+    w.view.entries.event_generate("<Motion>", x=20, y=20)  # a mouse passing over, later
+    root.update()
+    clock.now += 50
+    w.tick()
+    assert w.locked  # 600 s after the key press: the motion did not count
+
+
+def test_the_lock_button_keeps_what_the_user_copied(
+    window: tuple[MainWindow, Clock, list[str]], root: tk.Tk
+) -> None:
+    w, _, why = window
+    w.on_select(bank(w))
+    w.on_copy("password")
+    root.clipboard_clear()
+    root.clipboard_append("the user's own text")
+    w.view.lock_button.invoke()
+    assert w.locked and why == ["Locked."] and w.vault.locked
+    assert root.clipboard_get() == "the user's own text"
