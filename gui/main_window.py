@@ -18,7 +18,7 @@ from gui.idle import IdleLock
 from gui.reveal import HIDDEN, Reveals
 from gui.widgets.main import Callbacks, MainView
 from node.errors import VaultError
-from node.vault import Vault
+from node.vault import Change, Vault
 
 TICK_MS = 500
 ACTIVITY = ("<KeyPress>", "<ButtonPress>")
@@ -47,6 +47,7 @@ class MainWindow:
                                              self.on_copy, self.on_reveal, self.on_add,
                                              lambda: self.lock("Locked.")))  # fmt: skip
         self.view.pack(fill="both", expand=True)
+        self._unsubscribe = vault.subscribe(self._changed)
         for event in ACTIVITY:  # a mouse merely passing over does not keep it unlocked
             self.view.bind_all(event, self._touched, add="+")
         self.refresh()
@@ -58,8 +59,14 @@ class MainWindow:
         if self.selected is not None and self.selected not in {r.id for r in listed.rows}:
             self.selected = None  # filtered out, trashed or purged: nothing of it stays shown
             self.reveals.hide_all()
-        self.view.show_list(listed, self.selected)
+        self.view.show_list(listed, self.lister.every(), self.lister.generation, self.selected)
         self._show_detail()
+
+    def _changed(self, _change: Change) -> None:
+        """The vault changed (here, another program, or a peer): list it again."""
+        if not self.locked:
+            self.lister.invalidate()
+            self.refresh()
 
     def _show_detail(self) -> None:
         if self.selected is None:
@@ -166,6 +173,7 @@ class MainWindow:
             self.clipboard.forget()
             self.reveals.hide_all()
             self.search, self.selected = "", None
+            self._unsubscribe()
             for event in ACTIVITY:
                 self.view.unbind_all(event)
             self.view.destroy()

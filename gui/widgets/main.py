@@ -13,7 +13,7 @@ from tkinter import Misc
 
 import ttkbootstrap as ttk
 
-from gui.entry_list import ListView
+from gui.entry_list import ListView, Row
 
 COLUMNS = (("title", "Title", 260), ("username", "Username", 170), ("category", "Category", 110),
            ("changed", "Changed", 90), ("changed_by", "By", 90))  # fmt: skip
@@ -86,16 +86,28 @@ class MainView(ttk.Frame):
         self.status = ttk.Label(self, text="", bootstyle="secondary")
         self.status.pack(fill="x", pady=(6, 0))
         self._rows: list[str] = []
+        self._items: list[str] = []  # every row's item, shown or detached
+        self._generation = -1
         self._category_values: dict[str, str | None] = {}  # tree item id -> Category.value
 
     # -- drawing ------------------------------------------------------------------------
-    def show_list(self, view: ListView, selected: str | None) -> None:
+    def show_list(
+        self, view: ListView, every: tuple[Row, ...], generation: int, selected: str | None
+    ) -> None:
+        """Draw `view`. Items for `every` row are made once per `generation` (a change
+        of the vault); a keystroke only picks which of them show (set_children), which
+        keeps a repaint at 10,000 entries within a frame."""
+        if generation != self._generation:
+            self._generation = generation
+            if self._items:  # shown and detached alike
+                self.entries.delete(*self._items)
+            for r in every:
+                title = ("⚠ " if r.conflict else "") + r.title
+                values = (title, r.username, r.category, r.changed, r.changed_by)
+                self.entries.insert("", "end", iid=r.id, values=values)
+            self._items = [r.id for r in every]
         self._rows = [r.id for r in view.rows]
-        self.entries.delete(*self.entries.get_children())
-        for r in view.rows:
-            title = ("⚠ " if r.conflict else "") + r.title
-            values = (title, r.username, r.category, r.changed, r.changed_by)
-            self.entries.insert("", "end", iid=r.id, values=values)
+        self.entries.set_children("", *self._rows)
         if selected in self._rows:
             self.entries.selection_set(selected)
         self.shown.configure(text=view.shown)

@@ -48,6 +48,8 @@ def test_categories_count_every_entry_and_all_comes_first(alice: Vault) -> None:
         (None, "  ", ["Bank", "Office Wi-Fi", "Printer"]),
         ("finance", "", ["Bank"]),  # the vault ignores case
         (None, "no such thing", []),
+        (None, "acme bank", ["Bank"]),  # every word must match, in any field
+        (None, "acme wi", []),
     ],
 )
 def test_search_and_category_filter(

@@ -14,7 +14,7 @@ from gui.main_window import MainWindow
 from gui.reveal import HIDDEN
 from node.vault import Vault
 from tests.gui.conftest import screenshot
-from tests.node.vault_kit import T0
+from tests.node.vault_kit import T0, deliver
 
 T = T0 + 1000
 
@@ -131,14 +131,17 @@ def test_a_selection_filtered_out_or_trashed_leaves_nothing_shown(
     assert w.selected is None and w.view.values["title"].cget("text") == ""
 
 
-def test_copy_of_an_entry_gone_meanwhile_is_a_message_not_a_crash(
+def test_an_entry_purged_while_shown_goes_at_once_and_copy_never_crashes(
     window: tuple[MainWindow, Clock, list[str]], root: tk.Tk
 ) -> None:
     w, _, _ = window
     entry = bank(w)
     w.on_select(entry)
     w.vault.trash(entry, T + 5)
-    w.vault.purge(entry, T + 6)
+    w.vault.purge(entry, T + 6)  # the window hears of it and lists again at once
+    assert w.selected is None and "Bank" not in titles(w)
+    w.on_copy("password")  # nothing selected: nothing happens
+    w.selected = entry  # as if the change had not been heard yet
     w.on_copy("password")
     assert "no entry" in w.view.status.cget("text") and w.selected is None
 
@@ -173,3 +176,14 @@ def test_the_lock_button_keeps_what_the_user_copied(
     w.view.lock_button.invoke()
     assert w.locked and why == ["Locked."] and w.vault.locked
     assert root.clipboard_get() == "the user's own text"
+
+
+def test_a_change_from_a_peer_shows_at_once(
+    window: tuple[MainWindow, Clock, list[str]], vaults: dict[str, Vault]
+) -> None:
+    w, _, _ = window
+    dave = vaults["dave"]
+    dave.add({"title": "Alarm code", "password": "1234"}, T + 10)
+    deliver(dave, w.vault)  # as the node does: the vault tells its listeners
+    assert titles(w) == ["Alarm code", "Bank", "Office Wi-Fi"]
+    assert w.view.shown.cget("text") == "3 of 3 entries"
