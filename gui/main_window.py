@@ -12,6 +12,7 @@ import time
 import tkinter as tk
 from collections.abc import Callable
 
+from gui import clipboard_os
 from gui.clipboard import CLEAR_AFTER, ClipboardGuard
 from gui.entry_list import ListPresenter
 from gui.idle import IdleLock
@@ -115,8 +116,7 @@ class MainWindow:
         value = detail.password if field == "password" else detail.summary.username
         if not value:
             return
-        self.root.clipboard_clear()
-        self.root.clipboard_append(value)
+        clipboard_os.put(self.root, value)
         self.clipboard.copied(value, self.clock())
         what = "Password" if field == "password" else "Username"
         self.view.show_status(f"{what} copied; the clipboard is cleared in {CLEAR_AFTER:.0f} s")
@@ -137,14 +137,10 @@ class MainWindow:
         """What time alone changes: the clipboard, revealed secrets, the idle lock."""
         now = self.clock()
         due = self.clipboard.due
-        if due is not None and now >= due:
-            try:
-                current: str | None = self.root.clipboard_get()
-            except tk.TclError:  # empty, or not text
-                current = None
-            if self.clipboard.should_clear(now, current):
-                self.root.clipboard_clear()
-                self.view.show_status("Clipboard cleared.")
+        looked = due is not None and now >= due
+        if looked and self.clipboard.should_clear(now, clipboard_os.read(self.root)):
+            clipboard_os.clear(self.root)
+            self.view.show_status("Clipboard cleared.")
         if self.reveals.expired(now):
             self._show_detail()
         if self.idle.due(now):
@@ -164,12 +160,8 @@ class MainWindow:
         self.locked = True
         try:
             self.root.after_cancel(self._after)
-            try:
-                current: str | None = self.root.clipboard_get()
-            except tk.TclError:
-                current = None
-            if self.clipboard.is_ours(current):
-                self.root.clipboard_clear()
+            if self.clipboard.is_ours(clipboard_os.read(self.root)):
+                clipboard_os.clear(self.root)
             self.clipboard.forget()
             self.reveals.hide_all()
             self.search, self.selected = "", None
