@@ -12,11 +12,12 @@ import time
 import tkinter as tk
 from collections.abc import Callable
 
-from gui import clipboard_os
+from gui import clipboard_os, forms, passwords
 from gui.clipboard import CLEAR_AFTER, ClipboardGuard
 from gui.entry_list import ListPresenter
 from gui.idle import IdleLock
 from gui.reveal import HIDDEN, Reveals
+from gui.widgets.entry_form import EntryForm
 from gui.widgets.main import Callbacks, MainView
 from node.errors import VaultError
 from node.vault import Change, Vault
@@ -34,7 +35,8 @@ class MainWindow:
         wall: Callable[[], float] = time.time,
         on_locked: Callable[[str], None] = lambda _why: None,
     ) -> None:
-        self.root, self.vault, self.clock = root, vault, clock
+        self.root, self.vault, self.clock, self.wall = root, vault, clock, wall
+        self.form: EntryForm | None = None
         self.on_locked = on_locked
         self.clipboard = ClipboardGuard()
         self.idle = IdleLock(last_input=clock())
@@ -127,7 +129,33 @@ class MainWindow:
             self._show_detail()
 
     def on_add(self) -> None:
-        self.view.show_status("Adding entries from the window comes next; use 'officevault add'.")
+        """The add form: validated as typed on save, saved durably, then listed."""
+        if self.form is not None and self.form.winfo_exists():
+            self.form.lift()
+            return
+        self.form = form = EntryForm(
+            self.root, "Add an entry", forms.categories(r.category for r in self.lister.every()),
+            {}, self._save_new, lambda: form.set_password(passwords.generate()),
+            lambda typed: form.show_strength(passwords.strength(typed)),
+        )  # fmt: skip
+
+    def _save_new(self, values: dict[str, str]) -> None:
+        form = self.form
+        assert form is not None
+        problems = forms.validate(values)
+        form.show_problems(problems)
+        if problems:
+            return
+        try:
+            entry = self.vault.add(values, int(self.wall()))
+        except VaultError as exc:
+            form.show_problems({"title": str(exc)})
+            return
+        form.destroy()
+        self.form = None
+        self.selected = entry
+        self.refresh()
+        self.view.show_status(f"Saved {values['title'].strip()!r}.")
 
     def _touched(self, _event: object) -> None:
         self.idle.touched(self.clock())
@@ -165,6 +193,9 @@ class MainWindow:
             self.clipboard.forget()
             self.reveals.hide_all()
             self.search, self.selected = "", None
+            if self.form is not None and self.form.winfo_exists():
+                self.form.destroy()  # every dialog closes with the lock
+            self.form = None
             self._unsubscribe()
             for event in ACTIVITY:
                 self.view.unbind_all(event)

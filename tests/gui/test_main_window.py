@@ -190,3 +190,37 @@ def test_a_change_from_a_peer_shows_at_once(
     deliver(dave, w.vault)  # as the node does: the vault tells its listeners
     assert titles(w) == ["Alarm code", "Bank", "Office Wi-Fi"]
     assert w.view.shown.cget("text") == "3 of 3 entries"
+
+
+def test_the_add_form_validates_generates_measures_and_saves(
+    window: tuple[MainWindow, Clock, list[str]], root: tk.Tk
+) -> None:
+    w, _, _ = window
+    w.view.add_button.invoke()
+    form = w.form
+    assert form is not None
+    form.save.invoke()  # nothing typed
+    assert form.problems["title"].cget("text") == "an entry needs a title"
+    assert form.problems["password"].cget("text") == "type one, or press Generate"
+    form.vars["title"].set("Alarm code")
+    form.vars["password"].set("1234")
+    root.update()
+    assert form.strength.cget("text") == "very weak"
+    form.generate.invoke()
+    generated = form.vars["password"].get()
+    assert len(generated) == 20 and form.strength.cget("text") == "very strong"
+    screenshot(form, "add-form")
+    form.save.invoke()
+    assert not form.winfo_exists() and w.form is None
+    assert "Alarm code" in titles(w)
+    assert w.vault.get(w.selected or "", reveal=True).password == generated
+
+
+def test_the_lock_closes_an_open_form(window: tuple[MainWindow, Clock, list[str]]) -> None:
+    w, _, _ = window
+    w.on_add()
+    form = w.form
+    assert form is not None
+    form.vars["password"].set("typed but not saved")
+    w.lock("Locked.")
+    assert not form.winfo_exists()
