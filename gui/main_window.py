@@ -12,15 +12,17 @@ import time
 import tkinter as tk
 from collections.abc import Callable
 
-from gui import clipboard_os, forms, passwords
+from gui import clipboard_os, forms, passwords, screens
+from gui.actions import actions
 from gui.clipboard import CLEAR_AFTER, ClipboardGuard
 from gui.entry_list import ListPresenter
 from gui.idle import IdleLock
 from gui.reveal import HIDDEN, Reveals
+from gui.widgets.dialogs import ConflictDialog, HistoryDialog
 from gui.widgets.entry_form import EntryForm
 from gui.widgets.main import Callbacks, MainView
 from node.errors import VaultError
-from node.vault import Change, Vault
+from node.vault import Change, Summary, Vault
 
 TICK_MS = 500
 ACTIVITY = ("<KeyPress>", "<ButtonPress>")
@@ -46,9 +48,13 @@ class MainWindow:
         self.search = ""
         self.selected: str | None = None
         self.locked = False
-        self.view = MainView(root, Callbacks(self.on_search, self.on_category, self.on_select,
-                                             self.on_copy, self.on_reveal, self.on_add,
-                                             lambda: self.lock("Locked.")))  # fmt: skip
+        self.view = MainView(root, Callbacks(
+            self.on_search, self.on_category, self.on_select, self.on_copy, self.on_reveal,
+            self.on_add, lambda: self.lock("Locked."), self.on_edit, self.on_trash,
+            self.on_restore, self.on_history, self.on_resolve, self.on_show_trash,
+        ))  # fmt: skip
+        self.trash = False
+        self.dialogs: list[tk.Toplevel] = []
         self.view.pack(fill="both", expand=True)
         self._unsubscribe = vault.subscribe(self._changed)
         for event in ACTIVITY:  # a mouse merely passing over does not keep it unlocked
@@ -58,11 +64,12 @@ class MainWindow:
 
     # -- drawing -----------------------------------------------------------------------
     def refresh(self) -> None:
-        listed = self.lister.view(self.category, self.search)
+        listed = self.lister.view(self.category, self.search, self.trash)
         if self.selected is not None and self.selected not in {r.id for r in listed.rows}:
             self.selected = None  # filtered out, trashed or purged: nothing of it stays shown
             self.reveals.hide_all()
-        self.view.show_list(listed, self.lister.every(), self.lister.generation, self.selected)
+        every = self.lister.every(self.trash)
+        self.view.show_list(listed, every, (self.lister.generation, self.trash), self.selected)
         self._show_detail()
 
     def _changed(self, _change: Change) -> None:
@@ -72,6 +79,7 @@ class MainWindow:
             self.refresh()
 
     def _show_detail(self) -> None:
+        self.view.show_actions(actions(self.vault.role, self._summary()))
         if self.selected is None:
             self.view.show_detail({}, can_copy=False)
             return
@@ -87,6 +95,14 @@ class MainWindow:
         values = {"title": s.title, "username": s.username, "url": s.url,
                   "category": s.category, "notes": detail.notes, "password": password}  # fmt: skip
         self.view.show_detail(values, can_copy=s.readable)
+
+    def _summary(self) -> Summary | None:
+        if self.selected is None:
+            return None
+        try:
+            return self.vault.get(self.selected).summary
+        except VaultError:
+            return None
 
     def _secret(self) -> str:
         return f"{self.selected}/password"
@@ -157,6 +173,85 @@ class MainWindow:
         self.refresh()
         self.view.show_status(f"Saved {values['title'].strip()!r}.")
 
+    # -- admin acts (the window offers them only to admins; every peer checks anyway) ------
+    def on_show_trash(self, shown: bool) -> None:
+        self.trash, self.selected = shown, None
+        self.refresh()
+
+    def _act(self, act: Callable[[str, int], None], done: str) -> None:
+        if self.selected is None:
+            return
+        try:
+            act(self.selected, int(self.wall()))
+        except VaultError as exc:
+            self.view.show_status(str(exc))
+            return
+        self.view.show_status(done)
+
+    def on_trash(self) -> None:
+        self._act(self.vault.trash, "Moved to the trash (an admin can restore it).")
+
+    def on_restore(self) -> None:
+        self._act(self.vault.restore, "Restored.")
+
+    def on_edit(self) -> None:
+        if self.selected is None:
+            return
+        entry = self.selected
+        detail = self.vault.get(entry, reveal=True)
+        s = detail.summary
+        before = {"title": s.title, "username": s.username, "password": detail.password or "",
+                  "url": s.url, "category": s.category, "notes": detail.notes}  # fmt: skip
+
+        def save(values: dict[str, str]) -> None:
+            problems = forms.validate(values, adding=False)
+            form.show_problems(problems)
+            if problems:
+                return
+            changed = forms.changes(before, values)
+            try:
+                if changed:
+                    self.vault.edit(entry, changed, int(self.wall()))
+            except VaultError as exc:
+                form.show_problems({"title": str(exc)})
+                return
+            form.destroy()
+            self.view.show_status("Saved." if changed else "Nothing changed.")
+
+        form = EntryForm(self.root, f"Edit {s.title}",
+                         forms.categories(r.category for r in self.lister.every()), before, save,
+                         lambda: form.set_password(passwords.generate()),
+                         lambda typed: form.show_strength(passwords.strength(typed)))  # fmt: skip
+        self.dialogs.append(form)
+
+    def on_history(self) -> None:
+        if self.selected is None:
+            return
+        entry = self.selected
+
+        def reveal() -> None:
+            dialog.show(screens.timeline(self.vault.history(entry, reveal=True), revealed=True))
+
+        dialog = HistoryDialog(self.root, self.vault.get(entry).summary.title, reveal)
+        dialog.show(screens.timeline(self.vault.history(entry), revealed=False))
+        self.dialogs.append(dialog)
+
+    def on_resolve(self) -> None:
+        if self.selected is None:
+            return
+        entry = self.selected
+        heads = self.vault.get(entry, reveal=True).heads
+
+        def keep(label: str) -> None:
+            try:
+                self.vault.resolve(entry, label, int(self.wall()))
+            except VaultError as exc:
+                self.view.show_status(str(exc))
+            dialog.destroy()
+
+        dialog = ConflictDialog(self.root, screens.compare(heads), keep)
+        self.dialogs.append(dialog)
+
     def _touched(self, _event: object) -> None:
         self.idle.touched(self.clock())
 
@@ -193,9 +288,10 @@ class MainWindow:
             self.clipboard.forget()
             self.reveals.hide_all()
             self.search, self.selected = "", None
-            if self.form is not None and self.form.winfo_exists():
-                self.form.destroy()  # every dialog closes with the lock
-            self.form = None
+            for dialog in [self.form, *self.dialogs]:
+                if dialog is not None and dialog.winfo_exists():
+                    dialog.destroy()  # every dialog closes with the lock
+            self.form, self.dialogs = None, []
             self._unsubscribe()
             for event in ACTIVITY:
                 self.view.unbind_all(event)

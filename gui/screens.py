@@ -20,6 +20,7 @@ from node.entry_fields import FIELDS, SECRET_FIELDS
 from node.vault import VersionView
 
 REVOKED_NOTE = "REVOKED.txt"
+HIDDEN = "••••••••"
 
 
 class Screen(enum.Enum):
@@ -52,15 +53,20 @@ class Comparison:
 
 
 def compare(heads: Sequence[VersionView], when: str = "%H:%M") -> Comparison:
-    """A conflict's versions side by side (the password only if it was revealed)."""
-
+    """A conflict's versions side by side. `heads` may carry the passwords (revealed) so
+    that a version differing only there is marked so; the sides show them as dots."""
     fields = tuple(f for f in FIELDS if any(f in h.fields for h in heads))
+    differs = tuple(len({h.fields.get(f, "") for h in heads}) > 1 for f in fields)
+
+    def shown(h: VersionView, name: str) -> str:
+        value = h.fields.get(name, "")
+        return HIDDEN if name in SECRET_FIELDS and value else value
+
     sides = tuple(
         Side(h.label, f"{h.kind} by {h.by} at {time.strftime(when, time.localtime(h.at))}",
-             tuple(h.fields.get(f, "") for f in fields))
+             tuple(shown(h, f) for f in fields))
         for h in heads
     )  # fmt: skip
-    differs = tuple(len({s.values[i] for s in sides}) > 1 for i in range(len(fields)))
     return Comparison(fields, differs, sides)
 
 

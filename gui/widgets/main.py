@@ -13,6 +13,7 @@ from tkinter import Misc
 
 import ttkbootstrap as ttk
 
+from gui.actions import Actions
 from gui.entry_list import ListView, Row
 
 COLUMNS = (("title", "Title", 260), ("username", "Username", 170), ("category", "Category", 110),
@@ -30,6 +31,12 @@ class Callbacks:
     reveal: Callable[[], None]
     add: Callable[[], None]
     lock: Callable[[], None]
+    edit: Callable[[], None]
+    trash: Callable[[], None]
+    restore: Callable[[], None]
+    history: Callable[[], None]
+    resolve: Callable[[], None]
+    show_trash: Callable[[bool], None]
 
 
 class MainView(ttk.Frame):
@@ -64,7 +71,19 @@ class MainView(ttk.Frame):
         self.shown = ttk.Label(middle, text="")
         self.shown.pack(anchor="w", pady=(4, 0))
         body.add(middle, weight=4)
-        self.detail = ttk.Frame(body, padding=(12, 0))
+        self.detail = self._build_detail(body, top, callbacks)
+        body.add(self.detail, weight=2)
+        self.status = ttk.Label(self, text="", bootstyle="secondary")
+        self.status.pack(fill="x", pady=(6, 0))
+        self._rows: list[str] = []
+        self._items: list[str] = []  # every row's item, shown or detached
+        self._generation: object = None
+        self._category_values: dict[str, str | None] = {}  # tree item id -> Category.value
+
+    def _build_detail(self, body: Misc, top: Misc, callbacks: Callbacks) -> ttk.Frame:
+        """The right-hand pane: the selected entry, copy and reveal, the admin buttons."""
+        detail = ttk.Frame(body, padding=(12, 0))
+        self.detail = detail
         self.values: dict[str, ttk.Label] = {}
         for row, (name, label) in enumerate(DETAIL_FIELDS):
             name_label = ttk.Label(self.detail, text=label, bootstyle="secondary")
@@ -82,17 +101,27 @@ class MainView(ttk.Frame):
         self.reveal = ttk.Button(buttons, text="Reveal", bootstyle="secondary",
                                  command=callbacks.reveal)  # fmt: skip
         self.reveal.pack(side="left")
-        body.add(self.detail, weight=2)
-        self.status = ttk.Label(self, text="", bootstyle="secondary")
-        self.status.pack(fill="x", pady=(6, 0))
-        self._rows: list[str] = []
-        self._items: list[str] = []  # every row's item, shown or detached
-        self._generation = -1
-        self._category_values: dict[str, str | None] = {}  # tree item id -> Category.value
+        admin = ttk.Frame(self.detail)
+        admin.grid(row=len(DETAIL_FIELDS) + 1, column=0, columnspan=2, sticky="w", pady=(8, 0))
+        self.admin_buttons = {
+            name: ttk.Button(admin, text=text, bootstyle=style, command=command)
+            for name, text, style, command in (
+                ("edit", "Edit", "secondary", callbacks.edit),
+                ("trash", "Move to trash", "danger", callbacks.trash),
+                ("restore", "Restore", "success", callbacks.restore),
+                ("history", "History", "secondary", callbacks.history),
+                ("resolve", "Resolve conflict", "warning", callbacks.resolve),
+            )
+        }  # fmt: skip
+        self.trash_shown = ttk.BooleanVar(value=False)
+        self.trash_toggle = ttk.Checkbutton(top, text="Trash", variable=self.trash_shown,
+                                            command=lambda: callbacks.show_trash(
+                                                self.trash_shown.get()))  # fmt: skip
+        return detail
 
     # -- drawing ------------------------------------------------------------------------
     def show_list(
-        self, view: ListView, every: tuple[Row, ...], generation: int, selected: str | None
+        self, view: ListView, every: tuple[Row, ...], generation: object, selected: str | None
     ) -> None:
         """Draw `view`. Items for `every` row are made once per `generation` (a change
         of the vault); a keystroke only picks which of them show (set_children), which
@@ -126,6 +155,18 @@ class MainView(ttk.Frame):
         state = "normal" if can_copy else "disabled"
         for button in (self.copy_user, self.copy_password, self.reveal):
             button.configure(state=state)
+
+    def show_actions(self, offered: Actions) -> None:
+        """Show the admin buttons the role is offered (members see none of them)."""
+        for name, button in self.admin_buttons.items():
+            if getattr(offered, name):
+                button.pack(side="left", padx=(0, 4))
+            else:
+                button.pack_forget()
+        if offered.admin_panel:
+            self.trash_toggle.pack(side="right", padx=8)
+        else:
+            self.trash_toggle.pack_forget()
 
     def show_status(self, text: str) -> None:
         self.status.configure(text=text)

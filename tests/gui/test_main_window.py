@@ -10,9 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from gui import screens
 from gui.clipboard_os import HINT_TYPE
 from gui.main_window import MainWindow
 from gui.reveal import HIDDEN
+from gui.widgets.dialogs import ConflictDialog, HistoryDialog
+from gui.widgets.entry_form import EntryForm
 from node.vault import Vault
 from tests.gui.conftest import screenshot
 from tests.node.vault_kit import T0, deliver
@@ -224,3 +227,80 @@ def test_the_lock_closes_an_open_form(window: tuple[MainWindow, Clock, list[str]
     form.vars["password"].set("typed but not saved")
     w.lock("Locked.")
     assert not form.winfo_exists()
+
+
+def shown_admin_buttons(w: MainWindow) -> set[str]:
+    return {name for name, b in w.view.admin_buttons.items() if b.winfo_manager()}
+
+
+def test_a_member_sees_no_edit_or_delete(root: tk.Tk, vaults: dict[str, Vault]) -> None:
+    bob = vaults["bob"]
+    bob.add({"title": "Bob's note", "password": "p"}, T)
+    w = MainWindow(root, bob, clock=Clock(), wall=lambda: float(T))
+    try:
+        w.on_select(bob.entries()[0].id)
+        assert shown_admin_buttons(w) == set()
+        assert not w.view.trash_toggle.winfo_manager()
+        assert str(w.view.copy_password.cget("state")) == "normal"
+        screenshot(root, "member")
+    finally:
+        w.lock("the test ended")
+
+
+def test_an_admin_edits_trashes_restores_and_reads_the_history(
+    window: tuple[MainWindow, Clock, list[str]], root: tk.Tk
+) -> None:
+    w, _, _ = window
+    entry = bank(w)
+    w.on_select(entry)
+    assert shown_admin_buttons(w) == {"edit", "trash", "history"}
+    w.view.admin_buttons["edit"].invoke()
+    form = w.dialogs[-1]
+    assert isinstance(form, EntryForm) and form.vars["password"].get() == "bank-pass"
+    form.vars["password"].set("bank-pass-2")
+    form.save.invoke()
+    assert w.vault.get(entry, reveal=True).password == "bank-pass-2"
+    w.view.admin_buttons["history"].invoke()
+    history = w.dialogs[-1]
+    assert isinstance(history, HistoryDialog)
+    texts = [str(c.cget("text")) for c in history.body.winfo_children()]
+    assert "bank-pass" not in " ".join(texts)  # old values only once revealed
+    history.reveal.invoke()
+    texts = [str(c.cget("text")) for c in history.body.winfo_children()]
+    assert "  Password: bank-pass-2" in texts and "  Password: bank-pass" in texts
+    w.view.admin_buttons["trash"].invoke()
+    assert "Bank" not in titles(w)
+    w.view.trash_toggle.invoke()  # the checkbutton turns the trash view on
+    assert titles(w) == ["Bank"]
+    w.on_select(entry)
+    assert "restore" in shown_admin_buttons(w)
+    w.view.admin_buttons["restore"].invoke()
+    w.view.trash_toggle.invoke()
+    assert "Bank" in titles(w)
+
+
+def test_an_admin_resolves_a_conflict_side_by_side(
+    window: tuple[MainWindow, Clock, list[str]], root: tk.Tk, vaults: dict[str, Vault]
+) -> None:
+    w, _, _ = window
+    alice, dave = w.vault, vaults["dave"]
+    entry = bank(w)
+    deliver(alice, dave)
+    alice.edit(entry, {"username": "alice-says"}, T + 10)
+    dave.edit(entry, {"username": "dave-says"}, T + 20)
+    deliver(dave, alice)
+    assert titles(w)[0].startswith("⚠ ")
+    w.on_select(entry)
+    assert "resolve" in shown_admin_buttons(w) and "edit" not in shown_admin_buttons(w)
+    w.view.admin_buttons["resolve"].invoke()
+    dialog = w.dialogs[-1]
+    assert isinstance(dialog, ConflictDialog) and len(dialog.keep) == 2
+    screenshot(dialog, "conflict")
+    labels = [str(c.cget("text")) for c in dialog.winfo_children()[0].winfo_children()]
+    assert "alice-says" in labels and "dave-says" in labels
+    sides = screens.compare(w.vault.get(entry, reveal=True).heads).sides
+    dialog.keep[next(i for i, side in enumerate(sides) if "dave-says" in side.values)].invoke()
+    assert not dialog.winfo_exists()
+    assert not w.vault.get(entry).summary.conflict
+    assert w.vault.get(entry).summary.username == "dave-says"
+    assert not titles(w)[0].startswith("⚠ ")

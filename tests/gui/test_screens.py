@@ -56,3 +56,19 @@ def test_history_newest_first_with_the_password_only_when_revealed(
     shown = timeline(alice.history(entry, reveal=True), revealed=True)
     assert shown[1].changed == (("password", "new"),)
     assert ("password", "old") in shown[-1].changed and shown[-1].heading == "added by alice"
+
+
+def test_a_conflict_only_in_the_password_is_marked_but_never_shown(
+    vaults: dict[str, Vault],
+) -> None:
+    alice, dave = vaults["alice"], vaults["dave"]
+    entry = alice.add({"title": "Router", "password": "p0"}, T)
+    deliver(alice, dave)
+    alice.edit(entry, {"password": "alice-pw"}, T + 10)
+    dave.edit(entry, {"password": "dave-pw"}, T + 20)
+    deliver(dave, alice)
+    view = compare(alice.get(entry, reveal=True).heads)
+    marked = dict(zip(view.fields, view.differs, strict=True))
+    assert marked["password"] and not marked["title"]
+    shown = [v for side in view.sides for v in side.values]
+    assert "alice-pw" not in shown and "dave-pw" not in shown
