@@ -12,7 +12,7 @@ import time
 import tkinter as tk
 from collections.abc import Callable
 
-from gui import clipboard_os, forms, passwords, screens
+from gui import clipboard_os, forms, passwords, screens, status
 from gui.actions import actions
 from gui.clipboard import CLEAR_AFTER, ClipboardGuard
 from gui.entry_list import ListPresenter
@@ -72,11 +72,20 @@ class MainWindow:
         self.view.show_list(listed, every, (self.lister.generation, self.trash), self.selected)
         self._show_detail()
 
-    def _changed(self, _change: Change) -> None:
-        """The vault changed (here, another program, or a peer): list it again."""
-        if not self.locked:
-            self.lister.invalidate()
-            self.refresh()
+    def _changed(self, change: Change) -> None:
+        """The vault changed (here, another program, or a peer): list it again; a change
+        made here wakes this PC's node to push it, one from elsewhere gets a notice."""
+        if self.locked:
+            return
+        self.lister.invalidate()
+        self.refresh()
+        if change.local:
+            self.vault.office.wake_node()
+            return
+        titles = {r.id: r.title for r in self.lister.every()}
+        text = status.notice(change, titles.get)
+        if text:
+            self.view.show_status(text)
 
     def _show_detail(self) -> None:
         self.view.show_actions(actions(self.vault.role, self._summary()))

@@ -1,4 +1,4 @@
-"""`officevault`: the employee's command line (the window comes later).
+"""`officevault`: the employee's command line (with no command, gui/cli.py opens the window).
 
 It makes this PC's device and joins an office by file, shows what this
 device is, and works with entries (node/entry_cli.py).
@@ -75,7 +75,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> cliutil.Parser:
-    parser = cliutil.Parser(prog="officevault", description="The office's shared password vault.")
+    parser = cliutil.Parser(
+        prog="officevault",
+        description="The office's shared password vault. With no command (or 'gui'), "
+        "it opens the window.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=cliutil.Parser)
 
     p = sub.add_parser("request", help="make this PC's keys and a join request file")

@@ -50,7 +50,8 @@ def add_common(parser: argparse.ArgumentParser, json_output: bool = False) -> No
         "--password-file",
         type=Path,
         default=None,
-        help="read the password from the first line of this file (default: ask)",
+        help="read the password from the first line of this file, - for standard input "
+        "(default: ask)",
     )
     if json_output:
         parser.add_argument("--json", action="store_true", help="print JSON")
@@ -80,10 +81,17 @@ def kdf_profile() -> keystore.KdfProfile:
 
 
 def read_secret_file(path: Path, what: str) -> bytearray:
-    """The first line of a file, without its line ending, as a bytearray we can wipe."""
+    """The first line of a file, without its line ending, as a bytearray we can wipe.
+
+    "-" is standard input: how the window hands its node the password (a pipe, never a
+    file on disk).
+    """
     try:
-        with path.open("rb") as fh:
-            data = bytearray(fh.read(MAX_SECRET_FILE + 1))
+        if str(path) == "-":
+            data = bytearray(sys.stdin.buffer.readline(MAX_SECRET_FILE + 1))
+        else:
+            with path.open("rb") as fh:
+                data = bytearray(fh.read(MAX_SECRET_FILE + 1))
     except OSError as exc:
         raise UserError(f"cannot read the {what} file {path}: {exc.strerror}") from None
     if len(data) > MAX_SECRET_FILE:

@@ -193,6 +193,7 @@ def test_a_change_from_a_peer_shows_at_once(
     deliver(dave, w.vault)  # as the node does: the vault tells its listeners
     assert titles(w) == ["Alarm code", "Bank", "Office Wi-Fi"]
     assert w.view.shown.cget("text") == "3 of 3 entries"
+    assert w.view.status.cget("text") == "Alarm code updated by dave"  # the notice
 
 
 def test_the_add_form_validates_generates_measures_and_saves(

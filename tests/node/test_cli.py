@@ -22,12 +22,14 @@ node advertises are here too.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import pty
 import re
 import select
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -151,6 +153,25 @@ def test_status_shows_the_joined_member(base: Base, cli: Cli, tmp_path: Path) ->
     users = ok_json(cli.admin("users", "--data-dir", alice, "--password-file", base.pw, "--json"))
     bob_view = next(u for u in users["users"] if u["user"] == "bob")
     assert [d["device"] for d in bob_view["devices"]] == [status["device"]]
+
+
+def test_the_password_can_come_on_standard_input(base: Base, cli: Cli, tmp_path: Path) -> None:
+    """`--password-file -`: how the window hands its node the password, through a pipe."""
+    bob = copy(base, "B", tmp_path)
+    password = Path(base.bob_pw).read_bytes()
+
+    def status(given: bytes) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["officevault", "status", "--data-dir", str(bob), "--password-file", "-", "--json"],
+            input=given.decode(), cwd=cli.cwd, env=cli.env, capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+
+    assert json.loads(status(password).stdout)["user"] == "bob"
+    wrong = status(b"not it\n")
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
+    empty = status(b"")
+    assert empty.returncode != 0 and "empty" in empty.stderr
 
 
 def test_accept_json_names_the_office_role_and_device(base: Base, cli: Cli, tmp_path: Path) -> None:

@@ -1,0 +1,184 @@
+"""The window's composition root: which screen shows, unlocking, the node beside it,
+locking, and a revoked PC.
+
+`App.start` opens on the screen the data folder calls for (gui/screens.py): the
+unlock screen, the first-launch wizard, or the note a revoked PC left. Unlocking
+opens the vault here (Tk thread) and starts this PC's node in a child process with
+the same password (gui/node_process.py); every half second the window looks for what
+the node stored (`Vault.refresh`: one cheap query when nothing changed), so peers'
+changes show live. Locking returns to the unlock screen; the node keeps syncing.
+A node that stops because this device was revoked locks the window, which then says
+why. Closing the window stops the node.
+"""
+
+from __future__ import annotations
+
+import time
+import tkinter as tk
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import ttkbootstrap as ttk
+
+from gui import wizard
+from gui.main_window import MainWindow
+from gui.node_process import NodeProcess
+from gui.screens import REVOKED_NOTE, Screen, first_screen
+from gui.unlock import Refused, attempt
+from gui.widgets.unlock import UnlockView
+from node import onboarding
+from node.errors import VaultError
+from node.identity import fingerprint
+from node.keystore import KdfProfile
+from node.vault import Vault
+
+WATCH_MS = 500
+REVOKED_TEXT = "This PC was revoked by an admin: its vault was locked and wiped."
+
+
+class App:
+    def __init__(
+        self,
+        root: tk.Tk,
+        path: Path,
+        profile: KdfProfile,
+        node_options: Sequence[str] = (),
+        node_env: dict[str, str] | None = None,
+        run_node: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.root, self.path, self.profile = root, path, profile
+        self.node_options, self.node_env, self.run_node = node_options, node_env, run_node
+        self.clock, self.wall = clock, wall
+        self.node: NodeProcess | None = None
+        self.window: MainWindow | None = None
+        self.screen: tk.Widget | None = None
+        self._watching: str | None = None
+
+    # -- screens -------------------------------------------------------------------------
+    def start(self) -> Screen:
+        shown = first_screen(self.path)
+        {Screen.UNLOCK: self.show_unlock, Screen.REVOKED: self.show_revoked,
+         Screen.WIZARD: self.show_wizard}[shown]()  # fmt: skip
+        return shown
+
+    def _replace(self, widget: tk.Widget | None) -> None:
+        if self.screen is not None and self.screen.winfo_exists():
+            self.screen.destroy()
+        self.screen = widget
+        if widget is not None:
+            widget.pack(fill="both", expand=True)
+
+    def show_unlock(self, message: str = "") -> None:
+        view = UnlockView(self.root, str(self.path), self._unlock)
+        view.show_message(message)
+        self._replace(view)
+
+    def show_revoked(self) -> None:
+        note = self.path / REVOKED_NOTE
+        text = note.read_text(errors="replace") if note.is_file() else REVOKED_TEXT
+        frame = ttk.Frame(self.root, padding=40)
+        ttk.Label(frame, text=REVOKED_TEXT, bootstyle="danger").pack(anchor="w")
+        ttk.Label(frame, text=text, wraplength=600).pack(anchor="w", pady=(12, 0))
+        self._replace(frame)
+
+    def show_wizard(self) -> None:
+        frame = ttk.Frame(self.root, padding=40)
+        ttk.Label(frame, text="Create a new office vault", font=("TkDefaultFont", 16, "bold")
+                  ).pack(anchor="w")  # fmt: skip
+        ttk.Label(frame, text="You become its admin. To join an office instead, run "
+                  "'officevault join CODE --name YOUR-NAME' (the window's join comes next).",
+                  wraplength=600).pack(anchor="w", pady=(4, 12))  # fmt: skip
+        fields: dict[str, ttk.Entry] = {}
+        problems: dict[str, ttk.Label] = {}
+        for name, label, secret in (("office", "Office name", False), ("name", "Your name", False),
+                                    ("password", "Password", True),
+                                    ("again", "Password again", True)):  # fmt: skip
+            ttk.Label(frame, text=label).pack(anchor="w")
+            fields[name] = ttk.Entry(frame, width=40, show="•" if secret else "")
+            fields[name].pack(anchor="w")
+            problems[name] = ttk.Label(frame, text="", bootstyle="danger")
+            problems[name].pack(anchor="w")
+
+        def create() -> None:
+            values = {name: entry.get() for name, entry in fields.items()}
+            found = wizard.check_create(values)
+            for name, label in problems.items():
+                label.configure(text=found.get(name, ""))
+            if found:
+                return
+            password = bytearray(values.pop("password").encode())
+            values.pop("again")
+            for name in ("password", "again"):
+                fields[name].delete(0, "end")
+            try:
+                created = onboarding.create_office(self.path, values["office"].strip(),
+                                                   values["name"].strip(), password,
+                                                   int(self.wall()), self.profile)  # fmt: skip
+            except VaultError as exc:
+                problems["office"].configure(text=str(exc))
+                return
+            finally:
+                password[:] = bytes(len(password))
+            with created.office as office:
+                printed = fingerprint(office.root_public)
+            self.show_unlock(f"Office created. Its fingerprint: {printed}. Unlock to start.")
+
+        self.create_button = ttk.Button(frame, text="Create the office", bootstyle="primary",
+                                        command=create)  # fmt: skip
+        self.create_button.pack(anchor="w", pady=(12, 0))
+        self.wizard_fields = fields
+        self.wizard_problems = problems
+        self._replace(frame)
+
+    # -- unlocked ------------------------------------------------------------------------
+    def _unlock(self, typed: bytearray) -> None:
+        starting = self.run_node and (self.node is None or not self.node.running)
+        for_node = bytearray(typed) if starting else bytearray()
+        outcome = attempt(lambda pw: Vault.open(self.path, pw, self.profile), typed)
+        if isinstance(outcome, Refused):
+            for_node[:] = bytes(len(for_node))
+            assert isinstance(self.screen, UnlockView)
+            self.screen.show_message(outcome.message)
+            return
+        if starting:
+            self.node = NodeProcess.start(self.path, for_node, self.node_options, self.node_env)
+        self._replace(None)
+        self.window = MainWindow(self.root, outcome.vault, self.clock, self.wall, self._locked)
+        self._watching = self.root.after(WATCH_MS, self._watch)
+
+    def _watch(self) -> None:
+        """What the node stored shows in the window; a revoked PC locks."""
+        self._watching = None
+        window = self.window
+        if window is None or window.locked:
+            return
+        if self.node is not None and self.node.revoked:
+            window.lock(REVOKED_TEXT)
+            return
+        try:
+            window.vault.refresh()
+        except VaultError as exc:
+            window.lock(f"The vault could not be read: {exc}")
+            return
+        self._watching = self.root.after(WATCH_MS, self._watch)
+
+    def _locked(self, why: str) -> None:
+        self.window = None
+        if self._watching is not None:
+            self.root.after_cancel(self._watching)
+            self._watching = None
+        if self.node is not None and self.node.revoked:
+            self.show_revoked()
+        else:
+            self.show_unlock(why)
+
+    def close(self) -> None:
+        """Lock, stop the node, leave the window empty (the caller destroys it)."""
+        if self.window is not None:
+            self.window.lock("Closed.")
+        if self.node is not None:
+            self.node.stop()
+            self.node = None
+        self._replace(None)

@@ -1,0 +1,63 @@
+"""`officevault`: with no subcommand, or `officevault gui [--data-dir D]`, the window;
+any other subcommand is the command line (node/cli.py), unchanged.
+
+Tk and ttkbootstrap are imported only when the window opens, so the commands stay as
+quick to start as before.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from node import cli as node_cli
+from node import cliutil
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "gui":
+        return window(args[1:])
+    if not args or args[0].startswith("--data-dir"):
+        return window(args)
+    return node_cli.main(args)
+
+
+def build_parser() -> cliutil.Parser:
+    parser = cliutil.Parser(prog="officevault gui", description="Open the OfficeVault window.")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="this device's data folder (default: the usual place)")  # fmt: skip
+    return parser
+
+
+def window(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        import tkinter  # noqa: PLC0415 (only the window needs Tk)
+
+        import ttkbootstrap as ttk  # noqa: PLC0415
+
+        from gui.app import App  # noqa: PLC0415
+    except ImportError as exc:
+        sys.stderr.write(f"officevault: error: the window needs Tk ({exc.name} is missing)\n")
+        return 1
+    try:
+        root = ttk.Window(title="OfficeVault", size=(1100, 680))
+    except tkinter.TclError as exc:
+        sys.stderr.write(f"officevault: error: cannot open a window ({exc})\n")
+        return 1
+    app = App(root, cliutil.data_dir(args), cliutil.kdf_profile())
+
+    def close() -> None:
+        app.close()
+        root.destroy()
+
+    root.protocol("WM_DELETE_WINDOW", close)
+    app.start()
+    root.mainloop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

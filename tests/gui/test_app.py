@@ -1,0 +1,107 @@
+"""The window's composition root (gui/app.py) on Xvfb: the first screen the data folder
+calls for, creating an office, unlock -> main -> lock -> unlock, a wrong password, the
+revoked note; and the window with its node running beside it (loopback, mDNS off)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tkinter as tk
+from pathlib import Path
+
+from gui.app import REVOKED_TEXT, App
+from gui.screens import REVOKED_NOTE, Screen
+from gui.unlock import WRONG
+from gui.widgets.unlock import UnlockView
+from tests.gui.conftest import screenshot
+from tests.node.vault_kit import PASSWORD, PROFILE
+
+ENV = {**os.environ, "OFFICEVAULT_INSECURE_TEST_KDF": "1"}
+
+
+def unlock(app: App, password: str) -> None:
+    assert isinstance(app.screen, UnlockView)
+    app.screen.password.insert(0, password)
+    app.screen.button.invoke()
+
+
+def test_unlock_lock_and_unlock_again(root: tk.Tk, office: dict[str, Path], tmp_path: Path) -> None:
+    data = tmp_path / "bob"
+    shutil.copytree(office["bob"], data)
+    app = App(root, data, PROFILE, run_node=False)
+    try:
+        assert app.start() is Screen.UNLOCK
+        unlock(app, "wrong password")
+        assert isinstance(app.screen, UnlockView) and app.screen.message.cget("text") == WRONG
+        unlock(app, PASSWORD)
+        assert app.window is not None and app.screen is None
+        app.window.view.lock_button.invoke()
+        assert app.window is None and isinstance(app.screen, UnlockView)
+        assert app.screen.message.cget("text") == "Locked."
+        unlock(app, PASSWORD)
+        assert app.window is not None
+    finally:
+        app.close()
+
+
+def test_the_first_launch_creates_an_office(root: tk.Tk, tmp_path: Path) -> None:
+    app = App(root, tmp_path / "new", PROFILE, run_node=False, wall=lambda: 1_800_000_000.0)
+    try:
+        assert app.start() is Screen.WIZARD
+        screenshot(root, "wizard")
+        app.create_button.invoke()
+        assert app.wizard_problems["office"].cget("text")
+        for name, value in (("office", "Acme Ltd"), ("name", "alice"), ("password", PASSWORD),
+                            ("again", PASSWORD)):  # fmt: skip
+            app.wizard_fields[name].insert(0, value)
+        app.create_button.invoke()
+        assert isinstance(app.screen, UnlockView)
+        assert "Office created. Its fingerprint:" in app.screen.message.cget("text")
+        unlock(app, PASSWORD)
+        assert app.window is not None and app.window.vault.role is not None
+    finally:
+        app.close()
+
+
+def test_a_revoked_pc_says_so(root: tk.Tk, tmp_path: Path) -> None:
+    (tmp_path / REVOKED_NOTE).write_text("Reason given: left the company\n")
+    app = App(root, tmp_path, PROFILE, run_node=False)
+    try:
+        assert app.start() is Screen.REVOKED
+        assert app.screen is not None
+        texts = [str(c.cget("text")) for c in app.screen.winfo_children()]
+        assert texts[0] == REVOKED_TEXT and "left the company" in texts[1]
+    finally:
+        app.close()
+
+
+def test_the_window_runs_its_node_beside_it(
+    root: tk.Tk, office: dict[str, Path], tmp_path: Path
+) -> None:
+    data = tmp_path / "bob"
+    shutil.copytree(office["bob"], data)
+    app = App(root, data, PROFILE, node_options=("--no-mdns", "--listen", "127.0.0.1"),
+              node_env=ENV)  # fmt: skip
+    try:
+        app.start()
+        unlock(app, PASSWORD)
+        assert app.node is not None and app.node.running
+        app.window and app.window.view.lock_button.invoke()
+        assert app.node.running  # locking the window does not stop the sync
+    finally:
+        app.close()
+    assert app.node is None
+
+
+def test_without_a_display_the_window_command_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "DISPLAY"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "officevault"), "gui", "--data-dir", str(tmp_path)],
+        env=env, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith("cannot open a window (no display name and no $DISPLAY "
+                                        "environment variable)")  # fmt: skip
