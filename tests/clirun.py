@@ -45,8 +45,11 @@ Proc = subprocess.CompletedProcess[str]
 
 
 def environment() -> dict[str, str]:
-    """This process's environment, with the fast test KDF on and this venv first on PATH."""
+    """This process's environment, with the fast test KDF on and this venv first on PATH, and
+    no display: `officevault` with no command opens the window, which a test must not."""
     env = dict(os.environ)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(name, None)
     env["OFFICEVAULT_INSECURE_TEST_KDF"] = "1"
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("OFFICEVAULT_NOW", None)

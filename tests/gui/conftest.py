@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +44,7 @@ def app(display: str) -> Iterator[tk.Tk]:
     process, and Tk keeps its X connection until the process ends."""
     import ttkbootstrap as ttk
 
-    window = ttk.Window(title="OfficeVault (test)", size=(900, 600))
+    window = ttk.Window(title="OfficeVault (test)", size=(900, 600), screenName=display)
     window.update()  # Tcl opens its notifier pipe on the first event loop, once
     yield window
     window.destroy()
@@ -69,5 +68,5 @@ def screenshot(window: tk.Misc, name: str) -> Path:
     x, y = window.winfo_rootx(), window.winfo_rooty()
     box = (x, y, x + window.winfo_width(), y + window.winfo_height())
     path = ARTIFACTS / f"{name}.png"
-    ImageGrab.grab(bbox=box, xdisplay=os.environ["DISPLAY"]).save(path)
+    ImageGrab.grab(bbox=box, xdisplay=str(window.winfo_screen())).save(path)
     return path

@@ -1,7 +1,9 @@
 """A virtual screen for the window tests: Xvfb, started once per test session.
 
 `screen()` starts Xvfb (it picks a free display number itself: -displayfd) and
-returns the DISPLAY value; `stop()` ends it (by its PID, which we started).
+returns its display name, which only Tk and the screenshots are given: it never
+enters the environment that other tests (and the programs they start) inherit.
+`stop()` ends it (by its PID, which we started).
 Screenshots of the window go to ARTIFACTS, which a test run keeps.
 """
 
@@ -15,13 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 _started: subprocess.Popen[bytes] | None = None
+_display: str | None = None
 
 
 def screen() -> str | None:
     """DISPLAY of a running Xvfb (started here if needed); None if Xvfb is not installed."""
-    global _started  # noqa: PLW0603 (one virtual screen per test session)
+    global _started, _display  # noqa: PLW0603 (one virtual screen per test session)
     if _started is not None:
-        return os.environ.get("DISPLAY")
+        return _display
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         return None
@@ -36,8 +39,8 @@ def screen() -> str | None:
     if not number:
         stop()
         return None
-    os.environ["DISPLAY"] = f":{number}"
-    return os.environ["DISPLAY"]
+    _display = f":{number}"
+    return _display
 
 
 def stop() -> None:

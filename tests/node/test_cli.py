@@ -421,7 +421,7 @@ ERROR_CASES: list[tuple[str, tuple[str, ...], str, int]] = [
     ("accept-welcome-for-another-pc", ("accept", "{welcome}", "--code", BC, "--data-dir", P,
                                        "--password-file", CPW), "another PC", 1),
     ("unknown-subcommand", ("frobnicate",), "invalid choice", 2),
-    ("no-subcommand", (), "required", 2),
+    ("no-subcommand-opens-the-window-or-says-why", (), "cannot open a window", 1),
     ("accept-missing-welcome-arg", ("accept", "--data-dir", B, "--password-file", BPW),
      "required", 2),
     ("accept-code-without-value", ("accept", CW, "--data-dir", P, "--password-file", CPW,
