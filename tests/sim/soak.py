@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -39,22 +40,28 @@ RESULTS = ROOT / "bench-results" / "soak.json"
 KEPT = Path(__file__).resolve().parent / "soak-seeds.jsonl"
 
 
-def commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-            timeout=10, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    dirty = subprocess.run(
-        # only changes to the code a simulation runs make a seed's result another commit's
-        ["git", "status", "--porcelain", "--", "node", "crdt", "tests/sim", "tests/node",
-         ":(exclude)tests/sim/soak-seeds.jsonl"],
-        cwd=ROOT, capture_output=True,
-        text=True, timeout=10, check=False,
-    ).stdout.strip()  # fmt: skip
-    return (done.stdout.strip() or "unknown") + ("+changes" if dirty else "")
+def code_version(rev: str | None = None) -> str:
+    """A digest of the project's own modules a simulation runs (those this process has
+    imported: tests.sim.run and all it imports), as they are in the work tree (or, with
+    `rev`, at that commit). Seeds are kept per version: a change elsewhere (README,
+    the window, a CLI) leaves them valid; a change to what they ran does not."""
+    files = [Path(f).resolve() for m in list(sys.modules.values())
+             if isinstance(f := getattr(m, "__file__", None), str)]  # fmt: skip
+    here = Path(__file__).resolve()  # the driver itself is not what it runs
+    paths = sorted(f.relative_to(ROOT) for f in files
+                   if f.is_relative_to(ROOT) and ".venv" not in f.parts and f != here)  # fmt: skip
+    digest = hashlib.sha256()
+    for path in paths:
+        if rev is None:
+            data = (ROOT / path).read_bytes()
+        else:
+            shown = subprocess.run(
+                ["git", "show", f"{rev}:{path.as_posix()}"], cwd=ROOT, capture_output=True,
+                timeout=10, check=False,
+            )  # fmt: skip
+            data = shown.stdout if shown.returncode == 0 else b"(missing)"
+        digest.update(path.as_posix().encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def _kept(profile: str) -> dict[int, dict[str, Any]]:
@@ -68,9 +75,21 @@ def _kept(profile: str) -> dict[int, dict[str, Any]]:
     return out
 
 
+def _head() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+            timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
 def _keep(result: Result, version: str) -> None:
     KEPT.parent.mkdir(parents=True, exist_ok=True)
-    data = {**dataclasses.asdict(result), "faults": dict(result.faults), "commit": version}
+    data = {**dataclasses.asdict(result), "faults": dict(result.faults), "code": version,
+            "commit": _head()}  # fmt: skip
     with KEPT.open("a") as out:
         out.write(json.dumps(data, sort_keys=True) + "\n")
 
@@ -88,13 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
-    version = commit()
+    version = code_version()
     kept = _kept(profile.name)
     wanted = range(args.first, args.first + args.seeds)
-    seeds = [s for s in wanted if kept.get(s, {}).get("commit") != version]
+    seeds = [s for s in wanted if kept.get(s, {}).get("code") != version]
     shm = Path("/dev/shm")  # a memory file system for the simulated disks
     where = str(shm) if shm.is_dir() else None
-    print(f"soak at {version}: {len(seeds)} seeds to run ({len(wanted) - len(seeds)} kept from "
+    kept_before = len(wanted) - len(seeds)
+    print(f"soak of code {version}: {len(seeds)} seeds to run ({kept_before} kept from "
           f"earlier runs) of profile {profile.name!r} ({profile.nodes} PCs, "
           f"{profile.admins} admins, {profile.seconds:.0f} virtual s at {profile.ops_per_second:g} "
           f"writes/s), {args.workers} workers", flush=True)  # fmt: skip
@@ -126,6 +146,7 @@ def _summary(kept: list[dict[str, Any]], profile: str) -> int:
         "profile": profile,
         "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}",
+        "code": sorted({k.get("code", "?") for k in kept}),
         "commits": sorted({k["commit"] for k in kept}),
         "seeds": len(kept),
         "writes": sum(k["writes"] for k in kept),
