@@ -309,7 +309,11 @@ class Sim:
         except VaultError:  # e.g. the revoker's clock is behind the office's newest record
             self.result.faults["revocations_refused"] += 1
             return
-        self.truth.cutoffs[target.device] = cutoff
+        # Two admins may revoke one device without knowing of each other (a partition): the
+        # design keeps the lower cut-off (node/membership_state.py), dropping what only one
+        # of them vouched for.
+        earlier = self.truth.cutoffs.get(target.device)
+        self.truth.cutoffs[target.device] = cutoff if earlier is None else min(earlier, cutoff)
         self.result.faults["revocations"] += 1
         if cut_off:  # the revoked PC is cut off at that moment and goes on writing
             self.net.groups = [{target.name}, set(self.nodes) - {target.name}]
