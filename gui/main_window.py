@@ -22,7 +22,7 @@ from gui.widgets.dialogs import ConflictDialog, HistoryDialog
 from gui.widgets.entry_form import EntryForm
 from gui.widgets.main import Callbacks, MainView
 from node.errors import VaultError
-from node.vault import Change, Summary, Vault
+from node.vault import Change, Vault
 
 TICK_MS = 500
 ACTIVITY = ("<KeyPress>", "<ButtonPress>")
@@ -88,15 +88,16 @@ class MainWindow:
             self.view.show_status(text)
 
     def _show_detail(self) -> None:
-        self.view.show_actions(actions(self.vault.role, self._summary()))
-        if self.selected is None:
-            self.view.show_detail({}, can_copy=False)
-            return
-        reveal = self.reveals.shown(self._secret(), self.clock())
-        try:
-            detail = self.vault.get(self.selected, reveal=reveal)
-        except VaultError:
-            self.selected = None
+        """The selected entry and the actions offered on it (one read of the vault)."""
+        detail = None
+        if self.selected is not None:
+            reveal = self.reveals.shown(self._secret(), self.clock())
+            try:
+                detail = self.vault.get(self.selected, reveal=reveal)
+            except VaultError:
+                self.selected = None
+        self.view.show_actions(actions(self.vault.role, detail.summary if detail else None))
+        if detail is None:
             self.view.show_detail({}, can_copy=False)
             return
         s = detail.summary
@@ -104,14 +105,6 @@ class MainWindow:
         values = {"title": s.title, "username": s.username, "url": s.url,
                   "category": s.category, "notes": detail.notes, "password": password}  # fmt: skip
         self.view.show_detail(values, can_copy=s.readable)
-
-    def _summary(self) -> Summary | None:
-        if self.selected is None:
-            return None
-        try:
-            return self.vault.get(self.selected).summary
-        except VaultError:
-            return None
 
     def _secret(self) -> str:
         return f"{self.selected}/password"
