@@ -20,10 +20,12 @@ from pathlib import Path
 
 import ttkbootstrap as ttk
 
-from gui import wizard
+from gui import settings, tray, wizard
+from gui.events import EVERY_MS, Inbox
 from gui.main_window import MainWindow
 from gui.node_process import NodeProcess
 from gui.screens import REVOKED_NOTE, Screen, first_screen
+from gui.session_os import SessionProbe
 from gui.unlock import Refused, attempt
 from gui.widgets.unlock import UnlockView
 from node import onboarding
@@ -47,14 +49,21 @@ class App:
         run_node: bool = True,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        session: SessionProbe | None = None,
+        on_quit: Callable[[], None] = lambda: None,
     ) -> None:
+        """`session`: asks the OS whether the PC's session is locked (None: it cannot);
+        `on_quit`: what the tray's Quit does (close the app and its window)."""
         self.root, self.path, self.profile = root, path, profile
         self.node_options, self.node_env, self.run_node = node_options, node_env, run_node
-        self.clock, self.wall = clock, wall
+        self.clock, self.wall, self.session, self.on_quit = clock, wall, session, on_quit
         self.node: NodeProcess | None = None
         self.window: MainWindow | None = None
         self.screen: tk.Widget | None = None
         self._watching: str | None = None
+        self.tray: tray.Tray | None = None
+        self.tray_acts: Inbox[tray.TrayAct] = Inbox.new()
+        self._draining: str | None = None
 
     # -- screens -------------------------------------------------------------------------
     def start(self) -> Screen:
@@ -145,7 +154,8 @@ class App:
         if starting:
             self.node = NodeProcess.start(self.path, for_node, self.node_options, self.node_env)
         self._replace(None)
-        self.window = MainWindow(self.root, outcome.vault, self.clock, self.wall, self._locked)
+        self.window = MainWindow(self.root, outcome.vault, self.clock, self.wall, self._locked,
+                                 settings.load(self.path), self.path, self.session)  # fmt: skip
         self._watching = self.root.after(WATCH_MS, self._watch)
 
     def _watch(self) -> None:
@@ -174,10 +184,48 @@ class App:
         else:
             self.show_unlock(why)
 
+    # -- the tray --------------------------------------------------------------------
+    def hide_to_tray(self) -> bool:
+        """The window's close button: True if the window went to the tray (the node
+        keeps syncing); False if the app should quit (no tray here, or not wanted)."""
+        if not settings.load(self.path).close_to_tray:
+            return False
+        if self.tray is None:
+            self.tray = tray.start(self.tray_acts)
+            if self.tray is None:
+                return False
+            self._draining = self.root.after(EVERY_MS, self._drain_tray)
+        self.root.withdraw()
+        return True
+
+    def _drain_tray(self) -> None:
+        self._draining = None
+        acts: list[tray.TrayAct] = []
+        self.tray_acts.drain(acts.append)
+        for act in acts:
+            if act == "open":
+                self.root.deiconify()
+                self.root.lift()
+            elif act == "lock" and self.window is not None:
+                self.window.lock("Locked.")
+            elif act == "quit":
+                self.on_quit()
+                return
+        self._draining = self.root.after(EVERY_MS, self._drain_tray)
+
     def close(self) -> None:
-        """Lock, stop the node, leave the window empty (the caller destroys it)."""
+        """Lock, stop the node and the tray, leave the window empty (the caller
+        destroys it)."""
         if self.window is not None:
             self.window.lock("Closed.")
+        if self._draining is not None:
+            self.root.after_cancel(self._draining)
+            self._draining = None
+        if self.tray is not None:
+            self.tray.close()
+            self.tray = None
+        if self.session is not None:
+            self.session.close()
         if self.node is not None:
             self.node.stop()
             self.node = None

@@ -7,12 +7,18 @@ quick to start as before.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from node import cli as node_cli
 from node import cliutil
+
+if TYPE_CHECKING:
+    import tkinter
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,16 +53,36 @@ def window(argv: Sequence[str]) -> int:
     except tkinter.TclError as exc:
         sys.stderr.write(f"officevault: error: cannot open a window ({exc})\n")
         return 1
-    app = App(root, cliutil.data_dir(args), cliutil.kdf_profile())
+    from gui import session_os  # noqa: PLC0415
 
     def close() -> None:
         app.close()
         root.destroy()
 
-    root.protocol("WM_DELETE_WINDOW", close)
+    app = App(root, cliutil.data_dir(args), cliutil.kdf_profile(), session=session_os.probe(),
+              on_quit=close)  # fmt: skip
+
+    def close_button() -> None:
+        if not app.hide_to_tray():  # to the tray where there is one (the node keeps syncing)
+            close()
+
+    root.protocol("WM_DELETE_WINDOW", close_button)
     app.start()
+    _report_paint(root, close)
     root.mainloop()
     return 0
+
+
+def _report_paint(root: tkinter.Tk, close: Callable[[], None]) -> None:
+    """For scripts/bench_window: once the first screen is painted, write the time to the
+    file OFFICEVAULT_PAINTED names, and with OFFICEVAULT_EXIT_AFTER_PAINT=1 close."""
+    target = os.environ.get("OFFICEVAULT_PAINTED")
+    if not target:
+        return
+    root.update()  # the first screen, drawn
+    Path(target).write_text(f"{time.time():.6f}\n")
+    if os.environ.get("OFFICEVAULT_EXIT_AFTER_PAINT") == "1":
+        root.after_idle(close)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,28 @@ from __future__ import annotations
 import time
 import tkinter as tk
 from collections.abc import Callable
+from pathlib import Path
 
-from gui import clipboard_os, forms, passwords, screens, status
+from gui import autostart, clipboard_os, forms, passwords, screens, settings, status
 from gui.actions import actions
-from gui.clipboard import CLEAR_AFTER, ClipboardGuard
+from gui.clipboard import ClipboardGuard
 from gui.entry_list import ListPresenter
 from gui.idle import IdleLock
 from gui.reveal import HIDDEN, Reveals
+from gui.session_os import SessionProbe
+from gui.settings import Settings
 from gui.widgets.dialogs import ConflictDialog, HistoryDialog
 from gui.widgets.entry_form import EntryForm
 from gui.widgets.main import Callbacks, MainView
+from gui.widgets.settings_dialog import SettingsDialog
+from node import node_status
 from node.errors import VaultError
 from node.vault import Change, Vault
 
 TICK_MS = 500
 ACTIVITY = ("<KeyPress>", "<ButtonPress>")
+TOAST_SECONDS = 5.0
+SESSION_EVERY = 2.0  # seconds between questions to the OS: is the session locked?
 
 
 class MainWindow:
@@ -36,12 +43,22 @@ class MainWindow:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         on_locked: Callable[[str], None] = lambda _why: None,
+        chosen: Settings | None = None,
+        folder: Path | None = None,
+        session: SessionProbe | None = None,
     ) -> None:
+        """`chosen`: the window settings (kept in `folder` when changed here; None: not
+        kept); `session`: asks the OS whether the PC's session is locked (None: not)."""
         self.root, self.vault, self.clock, self.wall = root, vault, clock, wall
         self.form: EntryForm | None = None
         self.on_locked = on_locked
-        self.clipboard = ClipboardGuard()
-        self.idle = IdleLock(last_input=clock())
+        self.settings = chosen or Settings()
+        self.folder, self.session = folder, session
+        self.clipboard = ClipboardGuard(clear_after=float(self.settings.clipboard_seconds))
+        self.idle = IdleLock(after=self.settings.idle_minutes * 60.0, last_input=clock())
+        self._toast_until: float | None = None
+        self._session_at = clock()
+        self._presence: status.StatusView | None = None
         self.reveals = Reveals()
         self.lister = ListPresenter(vault.entries, clock=wall)
         self.category: str | None = None
@@ -52,6 +69,7 @@ class MainWindow:
             self.on_search, self.on_category, self.on_select, self.on_copy, self.on_reveal,
             self.on_add, lambda: self.lock("Locked."), self.on_edit, self.on_trash,
             self.on_restore, self.on_history, self.on_resolve, self.on_show_trash,
+            self.on_admin, self.on_settings,
         ))  # fmt: skip
         self.trash = False
         self.dialogs: list[tk.Toplevel] = []
@@ -60,6 +78,7 @@ class MainWindow:
         for event in ACTIVITY:  # a mouse merely passing over does not keep it unlocked
             self.view.bind_all(event, self._touched, add="+")
         self.refresh()
+        self.show_presence()
         self._after = root.after(TICK_MS, self._tick)
 
     # -- drawing -----------------------------------------------------------------------
@@ -86,6 +105,23 @@ class MainWindow:
         text = status.notice(change, titles.get)
         if text:
             self.view.show_status(text)
+            self.view.show_toast(text)
+            self._toast_until = self.clock() + TOAST_SECONDS
+
+    def show_presence(self) -> None:
+        """The status bar: who is online, the admin node, or offline (the node's status)."""
+        found = node_status.read(self.vault.office.store, self.wall())
+        member = self.vault.office.member
+        me = member.user if member else ""
+        names = {self.vault.office.identity.device_id.hex(): me}
+        peers = found.get("peers") if found else None
+        for p in peers if isinstance(peers, list) else []:
+            if isinstance(p, dict):
+                names.setdefault(str(p.get("device", "")), str(p.get("user", "")))
+        shown = status.view(found, me, names)
+        if shown != self._presence:
+            self._presence = shown
+            self.view.show_presence(shown.text, shown.offline)
 
     def _show_detail(self) -> None:
         """The selected entry and the actions offered on it (one read of the vault)."""
@@ -139,7 +175,8 @@ class MainWindow:
         clipboard_os.put(self.root, value)
         self.clipboard.copied(value, self.clock())
         what = "Password" if field == "password" else "Username"
-        self.view.show_status(f"{what} copied; the clipboard is cleared in {CLEAR_AFTER:.0f} s")
+        after = self.clipboard.clear_after
+        self.view.show_status(f"{what} copied; the clipboard is cleared in {after:.0f} s")
 
     def on_reveal(self) -> None:
         if self.selected is not None:
@@ -254,6 +291,36 @@ class MainWindow:
         dialog = ConflictDialog(self.root, screens.compare(heads), keep)
         self.dialogs.append(dialog)
 
+    def on_admin(self) -> None:
+        """The admin panel (people, audit, import/export): closed with the lock."""
+        from gui.admin_panel import AdminPanel  # noqa: PLC0415
+
+        panel = AdminPanel(self.root, self.vault, self.wall)
+        self.dialogs.append(panel.window)
+
+    def on_settings(self) -> None:
+        def save(values: dict[str, str | bool]) -> None:
+            chosen, problems = settings.check(values)
+            dialog.show_problems(problems)
+            if chosen is None:
+                return
+            try:
+                if self.folder is not None:
+                    settings.save(self.folder, chosen)
+                if chosen.start_with_windows != self.settings.start_with_windows:
+                    autostart.enable(chosen.start_with_windows)
+            except (VaultError, OSError) as exc:
+                dialog.show_problems({"clipboard_seconds": f"not saved: {exc}"})
+                return
+            self.settings = chosen
+            self.clipboard.clear_after = float(chosen.clipboard_seconds)
+            self.idle.after = chosen.idle_minutes * 60.0
+            dialog.destroy()
+            self.view.show_status("Settings saved.")
+
+        dialog = SettingsDialog(self.root, self.settings, autostart.supported(), save)
+        self.dialogs.append(dialog)
+
     def _touched(self, _event: object) -> None:
         self.idle.touched(self.clock())
 
@@ -268,8 +335,18 @@ class MainWindow:
             self.view.show_status("Clipboard cleared.")
         if self.reveals.expired(now):
             self._show_detail()
+        if self._toast_until is not None and now >= self._toast_until:
+            self._toast_until = None
+            self.view.show_toast(None)
+        self.show_presence()
+        if self.session is not None and now - self._session_at >= SESSION_EVERY:
+            self._session_at = now
+            if self.session.poll():
+                self.lock("Locked with this PC's session.")
+                return
         if self.idle.due(now):
-            self.lock("Locked after 10 minutes without use.")
+            minutes = self.settings.idle_minutes
+            self.lock(f"Locked after {minutes} minute{'s' if minutes != 1 else ''} without use.")
 
     def _tick(self) -> None:
         if self.locked:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import signal
 import sys
 import threading
@@ -38,14 +37,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from discovery.peers import Advert, JoinDesks, normal_host, parse_static
-from node import cliutil, enrollment, invites, messages
+from node import cliutil, enrollment, invites, messages, node_status
 from node.checkpoints import Shortfall
 from node.cliutil import add_common
 from node.datadir import DataDir
 from node.errors import InviteError, PeerError, TransportError, UserError
 from node.identity import check_name, when
 from node.messages import JoinRefused
-from node.runner import NOT_LEADER, STATUS_EVERY, STATUS_META, Node, PeerAddress
+from node.runner import NOT_LEADER, Node, PeerAddress
 from node.transport import JoinLine
 from node.vault import Vault
 
@@ -391,9 +390,8 @@ def _sync_until_done(node: Node, limit: float) -> Shortfall | None:
 
 def cmd_peers(args: argparse.Namespace) -> int:
     with cliutil.open_vault(args) as vault:
-        raw = vault.office.store.get_meta(STATUS_META)
-    status: dict[str, Any] = json.loads(raw) if raw else {}
-    fresh = bool(status) and time.time() - status.get("at", 0) <= 3 * STATUS_EVERY
+        status = node_status.read(vault.office.store, time.time()) or {}
+    fresh = bool(status)
     if args.json:
         cliutil.emit_json({"running": fresh, **status})
         return 0 if fresh else 1

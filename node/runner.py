@@ -27,6 +27,7 @@ from node.enrollment import Desk
 from node.errors import PeerError, StorageError, UserError
 from node.holdings import VaultHoldings
 from node.messages import JoinRefused, Records
+from node.node_status import STATUS_EVERY, STATUS_META
 from node.poke import POKE_META, Waker
 from node.sync import HEARTBEAT, PRESENCE, Event, Send, SyncCore, batches
 from node.transport import Transport
@@ -39,8 +40,6 @@ UNANSWERED = 10.0  # seconds a link may go unanswered before it is closed and re
 MAX_PAUSE = 300.0  # the longest pause before an unanswered address is tried again
 TRIM_AFTER = 1 << 20  # bytes moved (in and out) after which a heartbeat trims the heap
 CUT_OFF_DELAY = 1.0  # seconds a revoked peer's link stays up to carry the news to it
-STATUS_EVERY = 10.0  # the node's status for `officevault peers` is rewritten at least this often
-STATUS_META = "node_status"
 NOT_LEADER = "not the admin node"  # a join desk's answer while another admin PC leads
 
 

@@ -37,6 +37,8 @@ class Callbacks:
     history: Callable[[], None]
     resolve: Callable[[], None]
     show_trash: Callable[[bool], None]
+    admin: Callable[[], None]
+    settings: Callable[[], None]
 
 
 class MainView(ttk.Frame):
@@ -55,6 +57,11 @@ class MainView(ttk.Frame):
         self.lock_button = ttk.Button(top, text="Lock", bootstyle="secondary",
                                       command=callbacks.lock)  # fmt: skip
         self.lock_button.pack(side="right")
+        self.settings_button = ttk.Button(top, text="Settings", bootstyle="secondary-outline",
+                                          command=callbacks.settings)  # fmt: skip
+        self.settings_button.pack(side="right", padx=(0, 6))
+        self.admin_button = ttk.Button(top, text="Admin panel", bootstyle="info-outline",
+                                       command=callbacks.admin)  # fmt: skip
         body = ttk.Panedwindow(self, orient="horizontal")
         body.pack(fill="both", expand=True)
         self.categories = ttk.Treeview(body, show="tree", selectmode="browse", height=20)
@@ -73,8 +80,14 @@ class MainView(ttk.Frame):
         body.add(middle, weight=4)
         self.detail = self._build_detail(body, top, callbacks)
         body.add(self.detail, weight=2)
-        self.status = ttk.Label(self, text="", bootstyle="secondary")
-        self.status.pack(fill="x", pady=(6, 0))
+        bar = ttk.Frame(self)
+        bar.pack(fill="x", pady=(6, 0))
+        self.offline_badge = ttk.Label(bar, text=" OFFLINE ", bootstyle="@danger")
+        self.presence = ttk.Label(bar, text="", bootstyle="secondary")
+        self.presence.pack(side="left")
+        self.status = ttk.Label(bar, text="", bootstyle="secondary", anchor="e")
+        self.status.pack(side="right", fill="x", expand=True)
+        self.toast = ttk.Label(self, text="", bootstyle="@info", padding=(12, 8))
         self._rows: list[str] = []
         self._items: list[str] = []  # every row's item, shown or detached
         self._generation: object = None
@@ -165,11 +178,30 @@ class MainView(ttk.Frame):
                 button.pack_forget()
         if offered.admin_panel:
             self.trash_toggle.pack(side="right", padx=8)
+            self.admin_button.pack(side="right", padx=(0, 6))
         else:
             self.trash_toggle.pack_forget()
+            self.admin_button.pack_forget()
 
     def show_status(self, text: str) -> None:
         self.status.configure(text=text)
+
+    def show_presence(self, text: str, offline: bool) -> None:
+        """The status bar's left side: who is online and the admin node, or offline."""
+        self.presence.configure(text=text)
+        if offline:
+            self.offline_badge.pack(side="left", padx=(0, 6), before=self.presence)
+        else:
+            self.offline_badge.pack_forget()
+
+    def show_toast(self, text: str | None) -> None:
+        """A notice over the bottom right corner of the window (None: take it away)."""
+        if text:
+            self.toast.configure(text=text)
+            self.toast.place(relx=1.0, rely=1.0, x=-12, y=-40, anchor="se")
+            self.toast.lift()
+        else:
+            self.toast.place_forget()
 
     # -- input -------------------------------------------------------------------------
     def _category_chosen(self, _event: object) -> None:

@@ -10,10 +10,14 @@ import pytest
 
 from node.vault import Vault
 from tests.gui.display import ARTIFACTS, screen, stop
-from tests.node.vault_kit import opened, replicas, template
+from tests.node.vault_kit import T0, opened, replicas, template
 
 if TYPE_CHECKING:  # the presenter tests need no Tk: it is imported by the window fixtures
     import tkinter as tk
+
+    from gui.main_window import MainWindow
+
+T = T0 + 1000  # the wall clock of the window tests
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +74,29 @@ def screenshot(window: tk.Misc, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     ImageGrab.grab(bbox=box, xdisplay=str(window.winfo_screen())).save(path)
     return path
+
+
+class Clock:
+    """The window's monotonic clock, moved by the test: nothing sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def window(root: tk.Tk, vaults: dict[str, Vault]) -> Iterator[tuple[MainWindow, Clock, list[str]]]:
+    """alice's unlocked window over two entries; the lock reasons it gave."""
+    from gui.main_window import MainWindow
+
+    alice = vaults["alice"]
+    alice.add({"title": "Office Wi-Fi", "username": "guest", "password": "wifi-pass",
+               "category": "WiFi"}, T)  # fmt: skip
+    alice.add({"title": "Bank", "username": "acme", "password": "bank-pass",
+               "category": "Finance", "notes": "PIN at the safe"}, T)  # fmt: skip
+    clock, why = Clock(), list[str]()
+    w = MainWindow(root, alice, clock=clock, wall=lambda: float(T), on_locked=why.append)
+    yield w, clock, why
+    w.lock("the test ended")  # no after() loop outlives its test

@@ -6,7 +6,6 @@ value, reveal hidden again, the idle lock hiding everything. Time is moved by th
 from __future__ import annotations
 
 import tkinter as tk
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,31 +16,8 @@ from gui.reveal import HIDDEN
 from gui.widgets.dialogs import ConflictDialog, HistoryDialog
 from gui.widgets.entry_form import EntryForm
 from node.vault import Vault
-from tests.gui.conftest import screenshot
-from tests.node.vault_kit import T0, deliver
-
-T = T0 + 1000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def window(root: tk.Tk, vaults: dict[str, Vault]) -> Iterator[tuple[MainWindow, Clock, list[str]]]:
-    alice = vaults["alice"]
-    alice.add({"title": "Office Wi-Fi", "username": "guest", "password": "wifi-pass",
-               "category": "WiFi"}, T)  # fmt: skip
-    alice.add({"title": "Bank", "username": "acme", "password": "bank-pass",
-               "category": "Finance", "notes": "PIN at the safe"}, T)  # fmt: skip
-    clock, why = Clock(), list[str]()
-    w = MainWindow(root, alice, clock=clock, wall=lambda: float(T), on_locked=why.append)
-    yield w, clock, why
-    w.lock("the test ended")  # no after() loop outlives its test
+from tests.gui.conftest import Clock, T, screenshot
+from tests.node.vault_kit import deliver
 
 
 def titles(w: MainWindow) -> list[str]:
