@@ -101,8 +101,9 @@ class MainWindow:
         if change.local:
             self.vault.office.wake_node()
             return
-        titles = {r.id: r.title for r in self.lister.every()}
-        text = status.notice(change, titles.get)
+        rows = {r.id: r for r in self.lister.every()}
+        text = status.notice(change, lambda e: rows[e].title if e in rows else None,
+                             lambda e: rows[e].changed_by if e in rows else None)  # fmt: skip
         if text:
             self.view.show_status(text)
             self.view.show_toast(text)

@@ -45,11 +45,21 @@ def view(status: Mapping[str, object] | None, me: str, names: Mapping[str, str])
     return StatusView(False, tuple(online), f"Online with {shown}{admin}", leader)
 
 
-def notice(change: Change, title_of: Callable[[str], str | None]) -> str | None:
-    """The toast for a change (None: made here, or nothing we can name)."""
+def notice(
+    change: Change,
+    title_of: Callable[[str], str | None],
+    author_of: Callable[[str], str | None] = lambda _entry: None,
+) -> str | None:
+    """The toast for a change (None: made here, or nothing we can name). Where the
+    change does not say who made it (picked up from the store the node wrote), the
+    entries' last authors do, if they are one person."""
     if change.local or not change.entries:
         return None
-    who = f" by {change.by}" if change.by else ""
+    by = change.by
+    if not by:
+        authors = {author_of(e) for e in change.entries}
+        by = (authors.pop() or "") if len(authors) == 1 else ""
+    who = f" by {by}" if by else ""
     if len(change.entries) == 1:
         title = title_of(change.entries[0])
         return f"{title or 'An entry'} updated{who}"

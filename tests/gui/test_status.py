@@ -83,3 +83,20 @@ def test_the_inbox_drains_in_capped_batches_from_any_thread() -> None:
     assert inbox.drain(got.append, limit=50) == 20
     assert inbox.drain(got.append) == 0
     assert sorted(got) == sorted(k * 100 + i for k in range(3) for i in range(40))
+
+
+@pytest.mark.parametrize(
+    ("entries", "by", "authors", "expected"),
+    [
+        (("e1",), "", {"e1": "alice"}, "Wi-Fi updated by alice"),  # picked up from the store
+        (("e1", "e2"), "", {"e1": "alice", "e2": "alice"}, "2 entries updated by alice"),
+        (("e1", "e2"), "", {"e1": "alice", "e2": "dave"}, "2 entries updated"),
+        (("e1",), "", {}, "Wi-Fi updated"),
+        (("e1",), "dave", {"e1": "alice"}, "Wi-Fi updated by dave"),  # the change says
+    ],
+)  # fmt: skip
+def test_a_notice_names_the_author_the_entries_name(
+    entries: tuple[str, ...], by: str, authors: dict[str, str], expected: str
+) -> None:
+    titles = {"e1": "Wi-Fi", "e2": "Bank"}
+    assert notice(Change(entries, by, local=False), titles.get, authors.get) == expected
