@@ -51,12 +51,14 @@ class App:
         wall: Callable[[], float] = time.time,
         session: SessionProbe | None = None,
         on_quit: Callable[[], None] = lambda: None,
+        hint: str = "",
     ) -> None:
         """`session`: asks the OS whether the PC's session is locked (None: it cannot);
         `on_quit`: what the tray's Quit does (close the app and its window)."""
         self.root, self.path, self.profile = root, path, profile
         self.node_options, self.node_env, self.run_node = node_options, node_env, run_node
         self.clock, self.wall, self.session, self.on_quit = clock, wall, session, on_quit
+        self.hint = hint  # what the unlock screen says when nothing else (the demo's password)
         self.node: NodeProcess | None = None
         self.window: MainWindow | None = None
         self.screen: tk.Widget | None = None
@@ -81,7 +83,7 @@ class App:
 
     def show_unlock(self, message: str = "") -> None:
         view = UnlockView(self.root, str(self.path), self._unlock)
-        view.show_message(message)
+        view.show_message(message or self.hint)
         self._replace(view)
 
     def show_revoked(self) -> None:

@@ -7,6 +7,7 @@ quick to start as before.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from node import cli as node_cli
-from node import cliutil
+from node import cliutil, datadir
+from node.errors import VaultError
 
 if TYPE_CHECKING:
     import tkinter
@@ -34,7 +36,16 @@ def build_parser() -> cliutil.Parser:
     parser = cliutil.Parser(prog="officevault gui", description="Open the OfficeVault window.")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="this device's data folder (default: the usual place)")  # fmt: skip
+    parser.add_argument("--demo", action="store_true",
+                        help="try it: a demo office with sample entries and a second PC "
+                             "that changes them, on this PC (--data-dir: its folder)")  # fmt: skip
     return parser
+
+
+def _demo_folder(args: argparse.Namespace) -> Path:
+    if args.data_dir is not None:
+        return Path(args.data_dir)
+    return datadir.default_path().parent / "OfficeVault demo"
 
 
 def window(argv: Sequence[str]) -> int:
@@ -57,10 +68,28 @@ def window(argv: Sequence[str]) -> int:
 
     def close() -> None:
         app.close()
+        if second is not None:
+            second.stop()
         root.destroy()
 
-    app = App(root, cliutil.data_dir(args), cliutil.kdf_profile(), session=session_os.probe(),
-              on_quit=close)  # fmt: skip
+    profile = cliutil.kdf_profile()
+    path, hint, second = cliutil.data_dir(args), "", None
+    options: tuple[str, ...] = ()
+    if args.demo:
+        from gui import demo  # noqa: PLC0415
+
+        try:
+            made = demo.prepare(_demo_folder(args), profile, cliutil.now())
+        except VaultError as exc:
+            root.destroy()
+            sys.stderr.write(f"officevault: error: the demo could not be made: {exc}\n")
+            return 1
+        second = demo.SecondPc(made)
+        path, options = made.you, second.node_options
+        hint = f"Demo office: the password is {demo.PASSWORD!r}. sam's PC changes an entry "
+        hint += "every 20 s: watch the list."
+    app = App(root, path, profile, node_options=options, session=session_os.probe(),
+              on_quit=close, hint=hint)  # fmt: skip
 
     def close_button() -> None:
         if not app.hide_to_tray():  # to the tray where there is one (the node keeps syncing)
