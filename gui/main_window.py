@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gui import autostart, clipboard_os, forms, passwords, screens, settings, status
 from gui.actions import actions
+from gui.admin_panel import AdminPanel
 from gui.clipboard import ClipboardGuard
 from gui.entry_list import ListPresenter
 from gui.idle import IdleLock
@@ -51,6 +52,7 @@ class MainWindow:
         kept); `session`: asks the OS whether the PC's session is locked (None: not)."""
         self.root, self.vault, self.clock, self.wall = root, vault, clock, wall
         self.form: EntryForm | None = None
+        self.panel: AdminPanel | None = None
         self.on_locked = on_locked
         self.settings = chosen or Settings()
         self.folder, self.session = folder, session
@@ -293,11 +295,13 @@ class MainWindow:
         self.dialogs.append(dialog)
 
     def on_admin(self) -> None:
-        """The admin panel (people, audit, import/export): closed with the lock."""
-        from gui.admin_panel import AdminPanel  # noqa: PLC0415
-
-        panel = AdminPanel(self.root, self.vault, self.wall)
-        self.dialogs.append(panel.window)
+        """The admin panel (people, audit, import/export): one at a time, closed with
+        the lock."""
+        if self.panel is not None and self.panel.window.winfo_exists():
+            self.panel.window.lift()
+            return
+        self.panel = AdminPanel(self.root, self.vault, self.wall)
+        self.dialogs.append(self.panel.window)
 
     def on_settings(self) -> None:
         def save(values: dict[str, str | bool]) -> None:
@@ -371,7 +375,9 @@ class MainWindow:
             for dialog in [self.form, *self.dialogs]:
                 if dialog is not None and dialog.winfo_exists():
                     dialog.destroy()  # every dialog closes with the lock
-            self.form, self.dialogs = None, []
+            if self.panel is not None:
+                self.panel.close()  # wipes the invite code it may show
+            self.form, self.dialogs, self.panel = None, [], None
             self._unsubscribe()
             for event in ACTIVITY:
                 self.view.unbind_all(event)

@@ -16,7 +16,7 @@ from gui.settings import Settings
 from gui.widgets.settings_dialog import SettingsDialog
 from node.node_status import STATUS_EVERY, STATUS_META
 from node.vault import Vault
-from tests.gui.conftest import T, Clock, screenshot
+from tests.gui.conftest import Clock, T, screenshot
 from tests.node.vault_kit import deliver
 
 Window = tuple[MainWindow, Clock, list[str]]
@@ -53,7 +53,9 @@ def test_the_status_bar_shows_who_is_online_and_the_admin_node(window: Window) -
     assert "not running" in w.view.presence.cget("text")
 
 
-def test_a_peers_change_pops_a_toast_that_goes_away(window: Window, vaults: dict[str, Vault]) -> None:
+def test_a_peers_change_pops_a_toast_that_goes_away(
+    window: Window, vaults: dict[str, Vault]
+) -> None:
     w, clock, _ = window
     vaults["dave"].add({"title": "Alarm code", "password": "1234"}, T + 10)
     deliver(vaults["dave"], w.vault)
@@ -104,7 +106,7 @@ def test_settings_are_checked_kept_and_applied(
 ) -> None:
     clock, why = Clock(), list[str]()
     w = MainWindow(root, vaults["carol"], clock, lambda: float(T), why.append,
-                   chosen=Settings(clipboard_seconds=30, idle_minutes=10), folder=tmp_path)  # fmt: skip
+                   chosen=Settings(30, 10), folder=tmp_path)  # fmt: skip
     try:
         w.view.settings_button.invoke()
         dialog = w.dialogs[-1]
@@ -143,3 +145,14 @@ def test_only_admins_see_the_admin_panel_button(
         assert bool(w.view.admin_button.winfo_manager()) is shown
     finally:
         w.lock("the test ended")
+
+
+def test_the_admin_panel_opens_once_and_closes_with_the_lock(window: Window) -> None:
+    w, _, _ = window
+    w.view.admin_button.invoke()
+    panel = w.panel
+    assert panel is not None and panel.window.winfo_exists()
+    w.view.admin_button.invoke()
+    assert w.panel is panel and sum(1 for d in w.dialogs if d.winfo_exists()) == 1
+    w.lock("Locked.")
+    assert not panel.window.winfo_exists() and w.panel is None
