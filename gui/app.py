@@ -20,17 +20,17 @@ from pathlib import Path
 
 import ttkbootstrap as ttk
 
-from gui import settings, tray, wizard
+from gui import settings, tray
 from gui.events import EVERY_MS, Inbox
+from gui.join import JoinOptions
 from gui.main_window import MainWindow
 from gui.node_process import NodeProcess
 from gui.screens import REVOKED_NOTE, Screen, first_screen
 from gui.session_os import SessionProbe
 from gui.unlock import Refused, attempt
 from gui.widgets.unlock import UnlockView
-from node import onboarding
+from gui.wizard_screen import WizardScreen
 from node.errors import VaultError
-from node.identity import fingerprint
 from node.keystore import KdfProfile
 from node.vault import Vault
 
@@ -52,6 +52,7 @@ class App:
         session: SessionProbe | None = None,
         on_quit: Callable[[], None] = lambda: None,
         hint: str = "",
+        join: JoinOptions | None = None,
     ) -> None:
         """`session`: asks the OS whether the PC's session is locked (None: it cannot);
         `on_quit`: what the tray's Quit does (close the app and its window)."""
@@ -59,6 +60,8 @@ class App:
         self.node_options, self.node_env, self.run_node = node_options, node_env, run_node
         self.clock, self.wall, self.session, self.on_quit = clock, wall, session, on_quit
         self.hint = hint  # what the unlock screen says when nothing else (the demo's password)
+        self.join = join or JoinOptions()  # where the wizard's join looks for the office
+        self.wizard: WizardScreen | None = None
         self.node: NodeProcess | None = None
         self.window: MainWindow | None = None
         self.screen: tk.Widget | None = None
@@ -95,53 +98,19 @@ class App:
         self._replace(frame)
 
     def show_wizard(self) -> None:
-        frame = ttk.Frame(self.root, padding=40)
-        ttk.Label(frame, text="Create a new office vault", font=("TkDefaultFont", 16, "bold")
-                  ).pack(anchor="w")  # fmt: skip
-        ttk.Label(frame, text="You become its admin. To join an office instead, run "
-                  "'officevault join CODE --name YOUR-NAME' (the window's join comes next).",
-                  wraplength=600).pack(anchor="w", pady=(4, 12))  # fmt: skip
-        fields: dict[str, ttk.Entry] = {}
-        problems: dict[str, ttk.Label] = {}
-        for name, label, secret in (("office", "Office name", False), ("name", "Your name", False),
-                                    ("password", "Password", True),
-                                    ("again", "Password again", True)):  # fmt: skip
-            ttk.Label(frame, text=label).pack(anchor="w")
-            fields[name] = ttk.Entry(frame, width=40, show="•" if secret else "")
-            fields[name].pack(anchor="w")
-            problems[name] = ttk.Label(frame, text="", bootstyle="danger")
-            problems[name].pack(anchor="w")
+        """First launch: create a new office, or join one with an invite code."""
+        self.wizard = WizardScreen(self.root, self.path, self.profile, self.wall,
+                                   self._wizard_done, self.join)  # fmt: skip
+        self._replace(self.wizard.view)
 
-        def create() -> None:
-            values = {name: entry.get() for name, entry in fields.items()}
-            found = wizard.check_create(values)
-            for name, label in problems.items():
-                label.configure(text=found.get(name, ""))
-            if found:
-                return
-            password = bytearray(values.pop("password").encode())
-            values.pop("again")
-            for name in ("password", "again"):
-                fields[name].delete(0, "end")
-            try:
-                created = onboarding.create_office(self.path, values["office"].strip(),
-                                                   values["name"].strip(), password,
-                                                   int(self.wall()), self.profile)  # fmt: skip
-            except VaultError as exc:
-                problems["office"].configure(text=str(exc))
-                return
-            finally:
-                password[:] = bytes(len(password))
-            with created.office as office:
-                printed = fingerprint(office.root_public)
-            self.show_unlock(f"Office created. Its fingerprint: {printed}. Unlock to start.")
+    def _wizard_done(self, message: str) -> None:
+        self._close_wizard()
+        self.show_unlock(message)
 
-        self.create_button = ttk.Button(frame, text="Create the office", bootstyle="primary",
-                                        command=create)  # fmt: skip
-        self.create_button.pack(anchor="w", pady=(12, 0))
-        self.wizard_fields = fields
-        self.wizard_problems = problems
-        self._replace(frame)
+    def _close_wizard(self) -> None:
+        if self.wizard is not None:
+            self.wizard.close()  # cancels a join under way, joins its thread
+            self.wizard = None
 
     # -- unlocked ------------------------------------------------------------------------
     def _unlock(self, typed: bytearray) -> None:
@@ -228,6 +197,7 @@ class App:
             self.tray = None
         if self.session is not None:
             self.session.close()
+        self._close_wizard()
         if self.node is not None:
             self.node.stop()
             self.node = None

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import tkinter as tk
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from gui.app import REVOKED_TEXT, App
 from gui.screens import REVOKED_NOTE, Screen
 from gui.unlock import WRONG
 from gui.widgets.unlock import UnlockView
-from tests.gui.conftest import screenshot
 from tests.node.vault_kit import PASSWORD, PROFILE
 
 ENV = {**os.environ, "OFFICEVAULT_INSECURE_TEST_KDF": "1"}
@@ -50,14 +50,21 @@ def test_the_first_launch_creates_an_office(root: tk.Tk, tmp_path: Path) -> None
     app = App(root, tmp_path / "new", PROFILE, run_node=False, wall=lambda: 1_800_000_000.0)
     try:
         assert app.start() is Screen.WIZARD
-        screenshot(root, "wizard")
-        app.create_button.invoke()
-        assert app.wizard_problems["office"].cget("text")
+        assert app.wizard is not None
+        view = app.wizard.view
+        view.choose_create.invoke()
+        view.create.submit_button.invoke()
+        assert view.create.problems["office"].cget("text")
         for name, value in (("office", "Acme Ltd"), ("name", "alice"), ("password", PASSWORD),
                             ("again", PASSWORD)):  # fmt: skip
-            app.wizard_fields[name].insert(0, value)
-        app.create_button.invoke()
-        assert isinstance(app.screen, UnlockView)
+            view.create.entries[name].insert(0, value)
+        view.create.submit_button.invoke()
+        deadline = time.monotonic() + 60
+        while view.page != "created" and time.monotonic() < deadline:
+            root.update()
+            time.sleep(0.02)
+        view.continue_button.invoke()
+        assert isinstance(app.screen, UnlockView) and app.wizard is None
         assert "Office created. Its fingerprint:" in app.screen.message.cget("text")
         unlock(app, PASSWORD)
         assert app.window is not None and app.window.vault.role is not None
