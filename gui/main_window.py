@@ -89,8 +89,7 @@ class MainWindow:
         if self.selected is not None and self.selected not in {r.id for r in listed.rows}:
             self.selected = None  # filtered out, trashed or purged: nothing of it stays shown
             self.reveals.hide_all()
-        every = self.lister.every(self.trash)
-        self.view.show_list(listed, every, (self.lister.generation, self.trash), self.selected)
+        self.view.show_list(listed, self.selected)
         self._show_detail()
 
     def _changed(self, change: Change) -> None:

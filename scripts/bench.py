@@ -3,11 +3,12 @@
 Runs, each as a child process with OV_BENCH_RECORD naming a fresh file it records its
 figures in (benchlib.record): cold start and memory (bench_start.py), unlock
 (bench_unlock.py), the membership fold (bench_membership.py), the vault document
-(bench_vault.py) and the network nodes (bench_nodes.py). A progress line (step, elapsed
-time, the step's last output line) is redrawn while they run; each step's full output
-goes to bench-results/logs/<step>.log. Then it writes bench-results/report.json,
-report.md (figure | our result | bar | the plan's promise | pass/fail) and latency.png
-(from bench-results/node_latency.json), and prints report.md. bench-results/soak.json,
+(bench_vault.py), the network nodes (bench_nodes.py) and the window (bench_window.py, on
+a virtual screen of its own). A progress line (step, elapsed time, the step's last output
+line) is redrawn while they run; each step's full output goes to
+bench-results/logs/<step>.log. Then it writes bench-results/report.json, report.md
+(figure | our result | bar | the plan's promise | pass/fail) and latency.png (from
+bench-results/node_latency.json), and prints report.md. bench-results/soak.json,
 written by scripts/soak, is included when it exists; the soak is not run here.
 
 Exit code 1 if any bar was missed or any benchmark failed to run. --quick shortens every
@@ -61,6 +62,7 @@ STEPS = (
         (),
         ("--nodes", "5", "--edits", "5", "--idle-seconds", "2", "--join-entries", "500"),
     ),
+    Step("window", "The window (issue 6)", "bench_window.py", (), ("--quick",)),
 )
 
 

@@ -176,7 +176,7 @@ def markdown(report: Record) -> str:
                 f["figure"],
                 value_text(f["value"], f["unit"]),
                 bar_text(f["bar"], f["unit"]),
-                f["promise"] or "",
+                f["promise"] or "—",  # the plan promised nothing about it
                 verdict_text(f["passed"]),
             )
             out.append("| " + " | ".join(_cell(c) for c in cells) + " |")

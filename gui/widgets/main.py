@@ -14,10 +14,11 @@ from tkinter import Misc
 import ttkbootstrap as ttk
 
 from gui.actions import Actions
-from gui.entry_list import ListView, Row
+from gui.entry_list import ListView
+from gui.widgets.entry_table import EntryTable
 
-COLUMNS = (("title", "Title", 260), ("username", "Username", 170), ("category", "Category", 110),
-           ("changed", "Changed", 90), ("changed_by", "By", 90))  # fmt: skip
+COLUMNS = (("title", "Title", 220), ("username", "Username", 150), ("category", "Category", 100),
+           ("changed", "Changed", 80), ("changed_by", "By", 70))  # fmt: skip
 DETAIL_FIELDS = (("title", "Title"), ("username", "Username"), ("password", "Password"),
                  ("url", "Website"), ("category", "Category"), ("notes", "Notes"))  # fmt: skip
 
@@ -68,13 +69,9 @@ class MainView(ttk.Frame):
         self.categories.bind("<<TreeviewSelect>>", self._category_chosen)
         body.add(self.categories, weight=1)
         middle = ttk.Frame(body)
-        self.entries = ttk.Treeview(middle, columns=[c[0] for c in COLUMNS], show="headings",
-                                    selectmode="browse")  # fmt: skip
-        for name, heading, width in COLUMNS:
-            self.entries.heading(name, text=heading, anchor="w")
-            self.entries.column(name, width=width, anchor="w")
-        self.entries.bind("<<TreeviewSelect>>", self._entry_chosen)
-        self.entries.pack(fill="both", expand=True)
+        self.table = EntryTable(middle, COLUMNS, callbacks.select)
+        self.table.pack(fill="both", expand=True)
+        self.entries = self.table.tree  # what the tests read: only the rows on screen
         self.shown = ttk.Label(middle, text="")
         self.shown.pack(anchor="w", pady=(4, 0))
         body.add(middle, weight=4)
@@ -88,9 +85,6 @@ class MainView(ttk.Frame):
         self.status = ttk.Label(bar, text="", bootstyle="secondary", anchor="e")
         self.status.pack(side="right", fill="x", expand=True)
         self.toast = ttk.Label(self, text="", bootstyle="@info", padding=(12, 8))
-        self._rows: list[str] = []
-        self._items: list[str] = []  # every row's item, shown or detached
-        self._generation: object = None
         self._category_values: dict[str, str | None] = {}  # tree item id -> Category.value
 
     def _build_detail(self, body: Misc, top: Misc, callbacks: Callbacks) -> ttk.Frame:
@@ -133,25 +127,10 @@ class MainView(ttk.Frame):
         return detail
 
     # -- drawing ------------------------------------------------------------------------
-    def show_list(
-        self, view: ListView, every: tuple[Row, ...], generation: object, selected: str | None
-    ) -> None:
-        """Draw `view`. Items for `every` row are made once per `generation` (a change
-        of the vault); a keystroke only picks which of them show (set_children), which
-        keeps a repaint at 10,000 entries within a frame."""
-        if generation != self._generation:
-            self._generation = generation
-            if self._items:  # shown and detached alike
-                self.entries.delete(*self._items)
-            for r in every:
-                title = ("⚠ " if r.conflict else "") + r.title
-                values = (title, r.username, r.category, r.changed, r.changed_by)
-                self.entries.insert("", "end", iid=r.id, values=values)
-            self._items = [r.id for r in every]
-        self._rows = [r.id for r in view.rows]
-        self.entries.set_children("", *self._rows)
-        if selected in self._rows:
-            self.entries.selection_set(selected)
+    def show_list(self, view: ListView, selected: str | None) -> None:
+        """Draw `view`: the table holds only the rows on screen, so a keystroke's repaint
+        costs the same at 10,000 entries as at 10."""
+        self.table.show(view.rows, selected)
         self.shown.configure(text=view.shown)
         known = self.categories.get_children()
         wanted = [c.label for c in view.categories]
@@ -208,8 +187,3 @@ class MainView(ttk.Frame):
         chosen = self.categories.selection()
         if chosen and chosen[0] in self._category_values:
             self._cb.category(self._category_values[chosen[0]])
-
-    def _entry_chosen(self, _event: object) -> None:
-        chosen = self.entries.selection()
-        if chosen:
-            self._cb.select(chosen[0])
