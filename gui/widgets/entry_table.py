@@ -68,6 +68,7 @@ class EntryTable(ttk.Frame):
         self._height = 0  # the tree's height in pixels (0: not laid out yet)
         self._row_height = 0  # measured from a row on screen (0: not yet)
         self._head = 0  # pixels above the first row: the heading and the border
+        self._foot = 0  # pixels of border below the last row
         self.tree.bind("<<TreeviewSelect>>", self._chosen)
         self.tree.bind("<Configure>", self._resized)
         for key in _KEYS:
@@ -120,13 +121,14 @@ class EntryTable(ttk.Frame):
         """Rows wholly shown (before the first layout: the tree's requested height)."""
         if not self._height or not self._row_height:
             return max(1, int(self.tree.cget("height")))
-        return max(1, (self._height - self._head) // self._row_height)
+        return max(1, (self._height - self._head - self._foot) // self._row_height)
 
     def _held(self) -> int:
         """Rows the tree holds: the ones wholly shown and the one cut off at the bottom."""
         if not self._height or not self._row_height:
             return self._page()
-        return max(1, math.ceil((self._height - self._head) / self._row_height))
+        room = self._height - self._head - self._foot  # the bottom border hides a row too
+        return max(1, math.ceil(room / self._row_height))
 
     def _measure(self) -> bool:
         """Read the row height and the heading's from a row on screen; True if they changed."""
@@ -135,10 +137,11 @@ class EntryTable(ttk.Frame):
         box = self.tree.bbox(self._painted[0].id)
         if not box:  # not laid out yet
             return False
-        _, y, _, height = box
-        if (y, height) == (self._head, self._row_height) or height <= 0:
+        x, y, _, height = box
+        if (y, height, x) == (self._head, self._row_height, self._foot) or height <= 0:
             return False
-        self._head, self._row_height = y, height
+        # the border is as wide at the bottom as at the left, where the row starts
+        self._head, self._row_height, self._foot = y, height, x
         return True
 
     def _resized(self, event: Event[Misc]) -> None:

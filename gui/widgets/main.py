@@ -17,8 +17,8 @@ from gui.actions import Actions
 from gui.entry_list import ListView
 from gui.widgets.entry_table import EntryTable
 
-COLUMNS = (("title", "Title", 220), ("username", "Username", 150), ("category", "Category", 100),
-           ("changed", "Changed", 80), ("changed_by", "By", 70))  # fmt: skip
+COLUMNS = (("title", "Title", 190), ("username", "Username", 120), ("category", "Category", 90),
+           ("changed", "Changed", 80), ("changed_by", "By", 60))  # fmt: skip
 DETAIL_FIELDS = (("title", "Title"), ("username", "Username"), ("password", "Password"),
                  ("url", "Website"), ("category", "Category"), ("notes", "Notes"))  # fmt: skip
 
@@ -66,6 +66,7 @@ class MainView(ttk.Frame):
         body = ttk.Panedwindow(self, orient="horizontal")
         body.pack(fill="both", expand=True)
         self.categories = ttk.Treeview(body, show="tree", selectmode="browse", height=20)
+        self.categories.column("#0", width=150)
         self.categories.bind("<<TreeviewSelect>>", self._category_chosen)
         body.add(self.categories, weight=1)
         middle = ttk.Frame(body)
@@ -95,29 +96,29 @@ class MainView(ttk.Frame):
         for row, (name, label) in enumerate(DETAIL_FIELDS):
             name_label = ttk.Label(self.detail, text=label, bootstyle="secondary")
             name_label.grid(row=row, column=0, sticky="w", pady=2)
-            self.values[name] = ttk.Label(self.detail, text="", wraplength=220)
+            self.values[name] = ttk.Label(self.detail, text="", wraplength=200)
             self.values[name].grid(row=row, column=1, sticky="w", pady=2)
-        buttons = ttk.Frame(self.detail)
+        buttons = ttk.Frame(self.detail)  # two short rows: the pane is narrow
         buttons.grid(row=len(DETAIL_FIELDS), column=0, columnspan=2, sticky="w", pady=(8, 0))
-        self.copy_user = ttk.Button(buttons, text="Copy username",
+        self.copy_user = ttk.Button(buttons, text="Copy username", bootstyle="secondary-outline",
                                     command=lambda: self._cb.copy("username"))  # fmt: skip
-        self.copy_user.pack(side="left")
+        self.copy_user.grid(row=0, column=0, sticky="ew", padx=(0, 4), pady=2)
         self.copy_password = ttk.Button(buttons, text="Copy password", bootstyle="primary",
                                         command=lambda: self._cb.copy("password"))  # fmt: skip
-        self.copy_password.pack(side="left", padx=4)
-        self.reveal = ttk.Button(buttons, text="Reveal", bootstyle="secondary",
+        self.copy_password.grid(row=0, column=1, sticky="ew", pady=2)
+        self.reveal = ttk.Button(buttons, text="Reveal password", bootstyle="secondary-outline",
                                  command=callbacks.reveal)  # fmt: skip
-        self.reveal.pack(side="left")
+        self.reveal.grid(row=1, column=1, sticky="ew", pady=2)
         admin = ttk.Frame(self.detail)
-        admin.grid(row=len(DETAIL_FIELDS) + 1, column=0, columnspan=2, sticky="w", pady=(8, 0))
+        admin.grid(row=len(DETAIL_FIELDS) + 1, column=0, columnspan=2, sticky="w", pady=(12, 0))
         self.admin_buttons = {
             name: ttk.Button(admin, text=text, bootstyle=style, command=command)
             for name, text, style, command in (
                 ("edit", "Edit", "secondary", callbacks.edit),
-                ("trash", "Move to trash", "danger", callbacks.trash),
+                ("trash", "Trash it", "danger", callbacks.trash),
                 ("restore", "Restore", "success", callbacks.restore),
                 ("history", "History", "secondary", callbacks.history),
-                ("resolve", "Resolve conflict", "warning", callbacks.resolve),
+                ("resolve", "Resolve", "warning", callbacks.resolve),
             )
         }  # fmt: skip
         self.trash_shown = ttk.BooleanVar(value=False)

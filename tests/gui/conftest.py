@@ -48,7 +48,7 @@ def app(display: str) -> Iterator[tk.Tk]:
     process, and Tk keeps its X connection until the process ends."""
     import ttkbootstrap as ttk
 
-    window = ttk.Window(title="OfficeVault (test)", size=(900, 600), screenName=display)
+    window = ttk.Window(title="OfficeVault (test)", size=(1100, 680), screenName=display)
     window.update()  # Tcl opens its notifier pipe on the first event loop, once
     yield window
     window.destroy()

@@ -62,8 +62,8 @@ def wholly_shown(t: EntryTable, item: str) -> bool:
 
 def fits(t: EntryTable) -> tuple[int, int]:
     """(rows wholly on screen, rows at least partly on screen), from the tree's geometry."""
-    _, y, _, height = box(t, held(t)[0])
-    room = t.tree.winfo_height() - y
+    x, y, _, height = box(t, held(t)[0])
+    room = t.tree.winfo_height() - y - x  # the bottom border is as wide as the left one
     return room // height, math.ceil(room / height)
 
 

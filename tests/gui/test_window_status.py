@@ -43,6 +43,7 @@ def test_the_status_bar_shows_who_is_online_and_the_admin_node(window: Window) -
     w.tick()
     assert w.view.presence.cget("text") == "Online with bob, dave; admin node: this PC"
     assert not w.view.offline_badge.winfo_manager()  # no badge while a peer is reachable
+    w.view.table.select(next(s.id for s in w.vault.entries() if s.title == "Office Wi-Fi"))
     screenshot(w.root, "main-online")
     post_status(w.vault, T, None, {"dave": False})
     w.tick()
