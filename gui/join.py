@@ -22,15 +22,12 @@ unlocking syncs), and reading the options from a command line (`JoinOptions` is 
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from discovery.peers import Advert, JoinDesks
-from node import crypto, enrollment, invites
+from node import crypto, enrollment, invites, node_cli
 from node.datadir import DataDir
 from node.errors import UserError, VaultError
 from node.identity import check_name
@@ -39,8 +36,6 @@ from node.node_cli import (
     ANSWER_SECONDS,
     FIND_SECONDS,
     MAX_FIND_SECONDS,
-    MAX_TRIES,
-    SETTLE,
     DeskChooser,
     Line,
     _interfaces,
@@ -48,7 +43,6 @@ from node.node_cli import (
 from node.transport import JoinLine
 
 Address = tuple[str, int]
-SLICE = 0.1  # seconds between two looks at `cancel` while searching
 LOOKING = "Looking for the office on this network…"
 NO_MDNS = (
     "Searching the network is turned off here: give the admin PC's address "
@@ -113,53 +107,14 @@ def first_stage(options: JoinOptions) -> str:
 
 
 def find_desks(
-    interfaces: list[str] | None,
-    seconds: float,
-    cancelled: threading.Event,
-    clock: Callable[[], float] = time.monotonic,
+    interfaces: list[str] | None, seconds: float, cancelled: threading.Event
 ) -> list[Address]:
-    """node_cli.find_desks, but cancellable: the join desks (any office) heard by mDNS.
-
-    Returns once the first desk was heard and SETTLE more seconds passed, when
-    `seconds` are up, or (raising JoinCancelled) once `cancelled` is set; at most
-    MAX_TRIES desks, in address order. The browser is stopped whatever happens.
-    """
-    from discovery.mdns import Mdns  # noqa: PLC0415 (zeroconf only when used)
-
-    seconds = min(seconds, MAX_FIND_SECONDS)
-    desks = JoinDesks()
-    first = threading.Event()
-
-    def on_advert(advert: Advert) -> None:
-        if desks.observe(advert):
-            first.set()
-
-    try:
-        mdns = Mdns(None, None, None, interfaces, on_advert)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    try:
-        mdns.start()
-    except OSError as exc:
-        raise UserError(
-            f"cannot search the network for the office ({exc.strerror or exc}); "
-            "give the admin PC's address under Advanced"
-        ) from None
-    try:
-        end = clock() + seconds
-        settling = False
-        for _ in range(math.ceil((MAX_FIND_SECONDS + SETTLE) / SLICE) + 1):
-            left = end - clock()
-            if left <= 0 or cancelled.wait(min(SLICE, left)):
-                break
-            if not settling and first.is_set():
-                settling, end = True, min(end, clock() + SETTLE)
-    finally:
-        mdns.stop()
+    """node_cli.find_desks, cancellable: raises JoinCancelled once `cancelled` is set."""
+    found = node_cli.find_desks(interfaces, min(seconds, MAX_FIND_SECONDS), cancelled,
+                                advice="give the admin PC's address under Advanced")  # fmt: skip
     if cancelled.is_set():
         raise JoinCancelled(CANCELLED)
-    found = [(d.host, d.join_port) for d in desks.desks() if d.join_port is not None]
-    return found[:MAX_TRIES]
+    return found
 
 
 class _Watched:

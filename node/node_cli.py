@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import signal
 import sys
 import threading
@@ -55,6 +56,7 @@ FIND_SECONDS = 10.0  # how long `join` searches the LAN for join desks, at most
 SETTLE = 1.0  # seconds `join` listens on after the first desk, to hear the others
 MAX_FIND_SECONDS = 120.0
 MAX_TRIES = 8  # join desks asked, at most
+FIND_SLICE = 0.1  # seconds between two looks at a cancel while searching
 ANSWER_SECONDS = 10.0  # how long one desk may take to answer one join message
 
 Address = tuple[str, int]
@@ -271,17 +273,24 @@ def _nobody(refusals: list[str], not_leader: list[str], silent: list[str]) -> Ex
     )
 
 
-def find_desks(interfaces: list[str] | None, seconds: float) -> list[Address]:
+def find_desks(
+    interfaces: list[str] | None,
+    seconds: float,
+    cancelled: threading.Event | None = None,
+    advice: str = "give an admin node's join address with --peer HOST:PORT",
+) -> list[Address]:
     """Search the LAN by mDNS for join desks (any office), for at most `seconds`.
 
     Returns once the first desk was heard and SETTLE more seconds passed (to
-    hear the office's other admin PCs too), or when time is up: at most
-    MAX_TRIES desks, in address order.
+    hear the office's other admin PCs too), when time is up, or soon after
+    `cancelled` is set (the window's Cancel): at most MAX_TRIES desks, in address
+    order. `advice` ends the message when the search cannot start.
     """
     from discovery.mdns import Mdns  # noqa: PLC0415 (zeroconf only when used)
 
     desks = JoinDesks()
     first = threading.Event()
+    stop = cancelled or threading.Event()
 
     def on_advert(advert: Advert) -> None:
         if desks.observe(advert):
@@ -295,13 +304,17 @@ def find_desks(interfaces: list[str] | None, seconds: float) -> list[Address]:
         mdns.start()
     except OSError as exc:
         raise UserError(
-            f"cannot search the LAN for the office ({exc.strerror or exc}); "
-            "give an admin node's join address with --peer HOST:PORT"
+            f"cannot search the LAN for the office ({exc.strerror or exc}); {advice}"
         ) from None
     try:
-        deadline = time.monotonic() + seconds
-        if first.wait(seconds):
-            time.sleep(max(0.0, min(SETTLE, deadline - time.monotonic())))
+        end = time.monotonic() + seconds
+        settling = False
+        for _ in range(math.ceil((seconds + SETTLE) / FIND_SLICE) + 1):  # bounded
+            left = end - time.monotonic()
+            if left <= 0 or stop.wait(min(FIND_SLICE, left)):
+                break
+            if not settling and first.is_set():
+                settling, end = True, min(end, time.monotonic() + SETTLE)
     finally:
         mdns.stop()
     found = [(d.host, d.join_port) for d in desks.desks() if d.join_port is not None]
