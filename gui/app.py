@@ -17,22 +17,25 @@ import time
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ttkbootstrap as ttk
 
 from gui import settings, tray
 from gui.events import EVERY_MS, Inbox
-from gui.join import JoinOptions
 from gui.main_window import MainWindow
 from gui.node_process import NodeProcess
 from gui.screens import REVOKED_NOTE, Screen, first_screen
 from gui.session_os import SessionProbe
 from gui.unlock import Refused, attempt
 from gui.widgets.unlock import UnlockView
-from gui.wizard_screen import WizardScreen
 from node.errors import VaultError
 from node.keystore import KdfProfile
 from node.vault import Vault
+
+if TYPE_CHECKING:  # the wizard (and the network code of its join) loads only on first launch
+    from gui.join import JoinOptions
+    from gui.wizard_screen import WizardScreen
 
 WATCH_MS = 500
 REVOKED_TEXT = "This PC was revoked by an admin: its vault was locked and wiped."
@@ -60,7 +63,7 @@ class App:
         self.node_options, self.node_env, self.run_node = node_options, node_env, run_node
         self.clock, self.wall, self.session, self.on_quit = clock, wall, session, on_quit
         self.hint = hint  # what the unlock screen says when nothing else (the demo's password)
-        self.join = join or JoinOptions()  # where the wizard's join looks for the office
+        self.join = join  # where the wizard's join looks for the office (None: as the CLI)
         self.wizard: WizardScreen | None = None
         self.node: NodeProcess | None = None
         self.window: MainWindow | None = None
@@ -99,8 +102,11 @@ class App:
 
     def show_wizard(self) -> None:
         """First launch: create a new office, or join one with an invite code."""
+        from gui.join import JoinOptions  # noqa: PLC0415
+        from gui.wizard_screen import WizardScreen  # noqa: PLC0415
+
         self.wizard = WizardScreen(self.root, self.path, self.profile, self.wall,
-                                   self._wizard_done, self.join)  # fmt: skip
+                                   self._wizard_done, self.join or JoinOptions())  # fmt: skip
         self._replace(self.wizard.view)
 
     def _wizard_done(self, message: str) -> None:

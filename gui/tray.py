@@ -9,7 +9,6 @@ quits, as it should where the user could not get the window back.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Any, Literal
 
@@ -43,7 +42,7 @@ def start(inbox: Inbox[TrayAct], title: str = "OfficeVault") -> Tray | None:
     if sys.platform != "win32":
         return None
     try:
-        pystray = importlib.import_module("pystray")
+        import pystray  # noqa: PLC0415 (installed on Windows only)
     except ImportError:
         return None
 

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from discovery.peers import parse_static
 from node.cliutil import MIN_PASSWORD
 from node.errors import UserError
 from node.identity import check_name
 from node.invites import parse_code
+from node.node_cli import static_address
 
 
 def _password(values: Mapping[str, str], problems: dict[str, str]) -> None:
@@ -53,10 +53,10 @@ def check_create(values: Mapping[str, str]) -> dict[str, str]:
 
 
 def peer_of(values: Mapping[str, str]) -> tuple[str, int] | None:
-    """The admin PC address typed on the join page, or None if none was (ValueError if
+    """The admin PC address typed on the join page, or None if none was (UserError if
     it is not HOST:PORT, with a message a user can act on)."""
     text = values.get("peer", "").strip()
-    return parse_static(text) if text else None
+    return static_address(text) if text else None
 
 
 def check_join(values: Mapping[str, str]) -> dict[str, str]:
@@ -70,7 +70,7 @@ def check_join(values: Mapping[str, str]) -> dict[str, str]:
     _password(values, problems)
     try:
         peer_of(values)
-    except ValueError as exc:
+    except UserError as exc:
         problems["peer"] = str(exc).replace("static peer", "address")
     return problems
 

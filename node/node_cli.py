@@ -63,7 +63,7 @@ Address = tuple[str, int]
 
 
 def cmd_node(args: argparse.Namespace) -> int:
-    statics = [_static(text) for text in args.peer]
+    statics = [static_address(text) for text in args.peer]
     interfaces = _interfaces(args.mdns_interface)
     stop = {"now": False}
 
@@ -109,7 +109,8 @@ def cmd_node(args: argparse.Namespace) -> int:
     return 0
 
 
-def _static(text: str) -> Address:
+def static_address(text: str) -> Address:
+    """HOST:PORT as typed (--peer, or the window's join page) -> an address; UserError if not."""
     try:
         return parse_static(text)
     except ValueError as exc:
@@ -366,7 +367,7 @@ def _join_desks(args: argparse.Namespace) -> list[Address]:
     if args.peer is not None:
         if args.mdns_interface:
             raise UserError("--peer names the join desk; leave out --mdns-interface")
-        return [_static(args.peer)]
+        return [static_address(args.peer)]
     if args.no_mdns:
         raise UserError(
             "with --no-mdns, say where the office is: --peer HOST:PORT "

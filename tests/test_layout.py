@@ -21,7 +21,13 @@ ONLY_IN: dict[str, set[str]] = {
     "zmq": {"node/transport.py"},
     "zeroconf": {"discovery/mdns.py"},
     "spake2": {"node/pake.py"},
+    "pystray": {"gui/tray.py"},
 }
+# the window's modules that may touch Tk; every other gui/ module is a presenter of
+# plain values, tested without a display
+TK = ("tkinter", "ttkbootstrap")
+TK_ALLOWED = {"gui/app.py", "gui/main_window.py", "gui/cli.py", "gui/clipboard_os.py",
+              "gui/admin_panel.py", "gui/wizard_screen.py"}  # fmt: skip
 ONLY_UNDER = {"pycrdt": "crdt"}  # module prefix -> the only package allowed to import it
 # package -> packages it must never import (arrows point one way)
 NEVER = {
@@ -63,3 +69,11 @@ def test_imports_respect_the_boundaries(path: Path) -> None:
         if top in ONLY_IN:
             assert rel in ONLY_IN[top], f"{rel} imports {top}; only {sorted(ONLY_IN[top])} may"
         assert top not in NEVER[package], f"{rel} ({package}/) must not import {top}/"
+
+
+@pytest.mark.parametrize("path", [p for p in _sources() if p.parts[-2] == "gui"],
+                         ids=lambda p: str(p.relative_to(ROOT)))  # fmt: skip
+def test_presenters_never_touch_tk(path: Path) -> None:
+    rel = str(path.relative_to(ROOT))
+    touched = {n for n in _imports(path) if n.split(".", 1)[0] in TK}
+    assert rel in TK_ALLOWED or not touched, f"{rel} is a presenter but imports {touched}"
