@@ -72,6 +72,7 @@ class App:
         self.tray: tray.Tray | None = None
         self.tray_acts: Inbox[tray.TrayAct] = Inbox.new()
         self._draining: str | None = None
+        self._hidden: list[tk.Toplevel] = []  # dialogs hidden with the window in the tray
 
     # -- screens -------------------------------------------------------------------------
     def start(self) -> Screen:
@@ -172,6 +173,10 @@ class App:
             if self.tray is None:
                 return False
             self._draining = self.root.after(EVERY_MS, self._drain_tray)
+        self._hidden = [w for w in self.root.winfo_children()
+                        if isinstance(w, tk.Toplevel) and w.winfo_viewable()]  # fmt: skip
+        for dialog in self._hidden:
+            dialog.withdraw()  # no dialog (a revealed history, say) stays on screen
         self.root.withdraw()
         return True
 
@@ -183,6 +188,10 @@ class App:
             if act == "open":
                 self.root.deiconify()
                 self.root.lift()
+                for dialog in self._hidden:
+                    if dialog.winfo_exists():  # closed meanwhile by a lock, say
+                        dialog.deiconify()
+                self._hidden = []
             elif act == "lock" and self.window is not None:
                 self.window.lock("Locked.")
             elif act == "quit":

@@ -96,9 +96,15 @@ def window(argv: Sequence[str]) -> int:
             close()
 
     root.protocol("WM_DELETE_WINDOW", close_button)
-    app.start()
-    _report_paint(root, close)
-    root.mainloop()
+    try:
+        app.start()
+        _report_paint(root, close)
+        root.mainloop()
+    finally:  # Ctrl-C, an error: the node and sam's PC stop with the window all the same
+        if app.node is not None or second is not None:
+            app.close()
+            if second is not None:
+                second.stop()
     return 0
 
 

@@ -18,17 +18,29 @@ import sys
 import tkinter as tk
 from typing import Any
 
+from node.errors import VaultError
+
 HINT_TYPE = "x-kde-passwordManagerHint"
 WINDOWS = sys.platform == "win32"
 
 
+class ClipboardBusyError(VaultError):
+    """Another program holds the clipboard (Windows lets one program open it at a time)."""
+
+
+BUSY = "the clipboard is busy (another program holds it); try again"
+
+
 def put(root: tk.Misc, text: str) -> None:
-    if WINDOWS:
-        _put_windows(text)
-        return
-    root.clipboard_clear()
-    root.clipboard_append(text)
-    root.clipboard_append("secret", type=HINT_TYPE)
+    try:
+        if WINDOWS:
+            _put_windows(text)
+            return
+        root.clipboard_clear()
+        root.clipboard_append(text)
+        root.clipboard_append("secret", type=HINT_TYPE)
+    except (OSError, MemoryError, tk.TclError):
+        raise ClipboardBusyError(BUSY) from None
 
 
 def read(root: tk.Misc) -> str | None:
@@ -40,10 +52,13 @@ def read(root: tk.Misc) -> str | None:
 
 
 def clear(root: tk.Misc) -> None:
-    if WINDOWS:
-        _clear_windows()
-        return
-    root.clipboard_clear()
+    try:
+        if WINDOWS:
+            _clear_windows()
+            return
+        root.clipboard_clear()
+    except (OSError, tk.TclError):
+        raise ClipboardBusyError(BUSY) from None
 
 
 # -- Windows (user32/kernel32 through ctypes) ---------------------------------------------

@@ -8,6 +8,7 @@ Tk is touched only here and in the widgets, on the main thread.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import tkinter as tk
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from node.vault import Change, Vault
 TICK_MS = 500
 ACTIVITY = ("<KeyPress>", "<ButtonPress>")
 TOAST_SECONDS = 5.0
+RETRY_CLEAR = 1.0  # seconds before a busy clipboard is tried again
+LOCK_CLEAR_TRIES = 10  # on lock: how many times
 SESSION_EVERY = 2.0  # seconds between questions to the OS: is the session locked?
 
 
@@ -61,6 +64,7 @@ class MainWindow:
         self._toast_until: float | None = None
         self._session_at = clock()
         self._presence: status.StatusView | None = None
+        self._hiders: dict[str, Callable[[], None]] = {}  # a dialog's reveal -> hide it again
         self.reveals = Reveals()
         self.lister = ListPresenter(vault.entries, clock=wall)
         self.category: str | None = None
@@ -77,8 +81,10 @@ class MainWindow:
         self.dialogs: list[tk.Toplevel] = []
         self.view.pack(fill="both", expand=True)
         self._unsubscribe = vault.subscribe(self._changed)
-        for event in ACTIVITY:  # a mouse merely passing over does not keep it unlocked
-            self.view.bind_all(event, self._touched, add="+")
+        # a mouse merely passing over does not keep it unlocked; what was bound before
+        # is put back on lock, and our command is deleted (nothing keeps this window)
+        self._bound = {event: (self.root.bind_all(event), self.root.bind_all(
+            event, self._touched, add="+")) for event in ACTIVITY}  # fmt: skip
         self.refresh()
         self.show_presence()
         self._after = root.after(TICK_MS, self._tick)
@@ -134,7 +140,8 @@ class MainWindow:
                 detail = self.vault.get(self.selected, reveal=reveal)
             except VaultError:
                 self.selected = None
-        self.view.show_actions(actions(self.vault.role, detail.summary if detail else None))
+        offered = actions(self.vault.role, detail.summary if detail else None)
+        self.view.show_actions(offered)
         if detail is None:
             self.view.show_detail({}, can_copy=False)
             return
@@ -142,7 +149,7 @@ class MainWindow:
         password = detail.password if detail.password is not None else HIDDEN
         values = {"title": s.title, "username": s.username, "url": s.url,
                   "category": s.category, "notes": detail.notes, "password": password}  # fmt: skip
-        self.view.show_detail(values, can_copy=s.readable)
+        self.view.show_detail(values, can_copy=offered.copy)
 
     def _secret(self) -> str:
         return f"{self.selected}/password"
@@ -174,7 +181,11 @@ class MainWindow:
         value = detail.password if field == "password" else detail.summary.username
         if not value:
             return
-        clipboard_os.put(self.root, value)
+        try:
+            clipboard_os.put(self.root, value)
+        except VaultError as exc:
+            self.view.show_status(f"Not copied: {exc}")
+            return
         self.clipboard.copied(value, self.clock())
         what = "Password" if field == "password" else "Username"
         after = self.clipboard.clear_after
@@ -239,7 +250,11 @@ class MainWindow:
         if self.selected is None:
             return
         entry = self.selected
-        detail = self.vault.get(entry, reveal=True)
+        try:
+            detail = self.vault.get(entry, reveal=True)
+        except VaultError as exc:
+            self.view.show_status(str(exc))
+            return
         s = detail.summary
         before = {"title": s.title, "username": s.username, "password": detail.password or "",
                   "url": s.url, "category": s.category, "notes": detail.notes}  # fmt: skip
@@ -266,22 +281,44 @@ class MainWindow:
         self.dialogs.append(form)
 
     def on_history(self) -> None:
+        """Who changed what, when; old passwords behind a reveal that hides again."""
         if self.selected is None:
             return
-        entry = self.selected
+        entry, key = self.selected, f"history/{self.selected}"
+
+        def draw(revealed: bool) -> None:
+            try:
+                versions = self.vault.history(entry, reveal=revealed)
+            except VaultError as exc:  # purged by a peer meanwhile, say
+                self.view.show_status(str(exc))
+                dialog.destroy()
+                return
+            dialog.show(screens.timeline(versions, revealed=revealed))
 
         def reveal() -> None:
-            dialog.show(screens.timeline(self.vault.history(entry, reveal=True), revealed=True))
+            self.reveals.show(key, self.clock())
+            draw(True)
 
-        dialog = HistoryDialog(self.root, self.vault.get(entry).summary.title, reveal)
-        dialog.show(screens.timeline(self.vault.history(entry), revealed=False))
+        try:
+            title = self.vault.get(entry).summary.title
+        except VaultError as exc:
+            self.view.show_status(str(exc))
+            return
+        dialog = HistoryDialog(self.root, title, reveal)
+        draw(False)
+        self._hiders[key] = lambda: draw(False)
         self.dialogs.append(dialog)
 
     def on_resolve(self) -> None:
+        """Both versions side by side (passwords behind a reveal); the admin keeps one."""
         if self.selected is None:
             return
-        entry = self.selected
-        heads = self.vault.get(entry, reveal=True).heads
+        entry, key = self.selected, f"conflict/{self.selected}"
+        try:
+            heads = self.vault.get(entry, reveal=True).heads
+        except VaultError as exc:
+            self.view.show_status(str(exc))
+            return
 
         def keep(label: str) -> None:
             try:
@@ -290,7 +327,12 @@ class MainWindow:
                 self.view.show_status(str(exc))
             dialog.destroy()
 
-        dialog = ConflictDialog(self.root, screens.compare(heads), keep)
+        def reveal() -> None:
+            self.reveals.show(key, self.clock())
+            dialog.show(screens.compare(heads, revealed=True))
+
+        dialog = ConflictDialog(self.root, screens.compare(heads), keep, reveal)
+        self._hiders[key] = lambda: dialog.show(screens.compare(heads))
         self.dialogs.append(dialog)
 
     def on_admin(self) -> None:
@@ -334,11 +376,22 @@ class MainWindow:
         now = self.clock()
         due = self.clipboard.due
         looked = due is not None and now >= due
-        if looked and self.clipboard.should_clear(now, clipboard_os.read(self.root)):
-            clipboard_os.clear(self.root)
-            self.view.show_status("Clipboard cleared.")
-        if self.reveals.expired(now):
-            self._show_detail()
+        current = clipboard_os.read(self.root) if looked else None
+        if looked and self.clipboard.should_clear(now, current):
+            try:
+                clipboard_os.clear(self.root)
+                self.view.show_status("Clipboard cleared.")
+            except VaultError as exc:  # busy: ours stays known, and is tried again in 1 s
+                assert current is not None
+                self.clipboard.copied(current, now + RETRY_CLEAR - self.clipboard.clear_after)
+                self.view.show_status(f"Could not clear the clipboard: {exc}")
+        for gone in self.reveals.expired(now):
+            hide = self._hiders.pop(gone, None)
+            if hide is None:
+                self._show_detail()
+            else:
+                with contextlib.suppress(tk.TclError):  # the dialog was closed meanwhile
+                    hide()
         if self._toast_until is not None and now >= self._toast_until:
             self._toast_until = None
             self.view.show_toast(None)
@@ -355,34 +408,69 @@ class MainWindow:
     def _tick(self) -> None:
         if self.locked:
             return
-        self.tick()
-        if not self.locked:
-            self._after = self.root.after(TICK_MS, self._tick)
+        try:
+            self.tick()
+        finally:  # a failing step (a busy clipboard) must not stop the idle lock
+            if not self.locked:
+                self._after = self.root.after(TICK_MS, self._tick)
 
     def lock(self, why: str) -> None:
-        """Hide every secret, clear the clipboard if it holds ours, wipe the vault's keys."""
+        """Hide every secret, close every dialog, clear the clipboard if it holds ours,
+        wipe the vault's keys. Every step is tried even if one fails; the first failure
+        is raised once the vault is locked."""
         if self.locked:
             return
         self.locked = True
+        failed: Exception | None = None
+        steps = (self._stop_ticking, self._clear_ours, self._close_dialogs, self._drop_view)
         try:
-            self.root.after_cancel(self._after)
-            if self.clipboard.is_ours(clipboard_os.read(self.root)):
-                clipboard_os.clear(self.root)
-            self.clipboard.forget()
-            self.reveals.hide_all()
-            self.search, self.selected = "", None
-            for dialog in [self.form, *self.dialogs]:
-                if dialog is not None and dialog.winfo_exists():
-                    dialog.destroy()  # every dialog closes with the lock
-            if self.panel is not None:
-                self.panel.close()  # wipes the invite code it may show
-            self.form, self.dialogs, self.panel = None, [], None
-            self._unsubscribe()
-            for event in ACTIVITY:
-                self.view.unbind_all(event)
-            self.view.destroy()
+            for step in steps:
+                try:
+                    step()
+                except Exception as exc:  # the lock must finish; raised below
+                    failed = failed or exc
         finally:
             try:
                 self.vault.lock()
             finally:
                 self.on_locked(why)
+        if failed is not None:
+            raise failed
+
+    def _stop_ticking(self) -> None:
+        self.root.after_cancel(self._after)
+
+    def _clear_ours(self, tries: int = LOCK_CLEAR_TRIES) -> None:
+        """Clear the clipboard if it holds our value; if another program holds it just
+        now, try again a few times (the rest of the lock does not wait)."""
+        if not self.clipboard.is_ours(clipboard_os.read(self.root)):
+            self.clipboard.forget()
+            return
+        try:
+            clipboard_os.clear(self.root)
+            self.clipboard.forget()
+        except VaultError:
+            if tries > 1:
+                self.root.after(int(RETRY_CLEAR * 1000), self._clear_ours, tries - 1)
+            else:
+                self.clipboard.forget()
+
+    def _close_dialogs(self) -> None:
+        self.reveals.hide_all()
+        self._hiders.clear()
+        self.search, self.selected = "", None
+        dialogs, panel = [self.form, *self.dialogs], self.panel
+        self.form, self.dialogs, self.panel = None, [], None
+        if panel is not None:
+            panel.close()  # wipes the invite code it may show
+        for dialog in dialogs:
+            if dialog is not None and dialog.winfo_exists():
+                dialog.destroy()  # every dialog closes with the lock
+
+    def _drop_view(self) -> None:
+        self._unsubscribe()
+        for event, (before, ours) in self._bound.items():
+            self.root.bind_all(event, before)  # what was bound before us, or nothing
+            self.root.deletecommand(ours)
+        self._bound = {}
+        self.view.destroy()

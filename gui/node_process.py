@@ -31,7 +31,7 @@ class NodeProcess:
     ) -> NodeProcess:  # fmt: skip
         """Start the node for the data folder `path` (`options`: `officevault node`'s)."""
         argv = [sys.executable, "-m", "node.cli", "node", "--data-dir", str(path),
-                "--password-file", "-", *options]  # fmt: skip
+                "--password-file", "-", "--with-parent", str(os.getpid()), *options]  # fmt: skip
         try:
             with (path / LOG).open("ab") as log:
                 proc = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
@@ -39,8 +39,12 @@ class NodeProcess:
                     env=env if env is not None else dict(os.environ), start_new_session=True,
                 )  # fmt: skip
             assert proc.stdin is not None
-            proc.stdin.write(bytes(password) + b"\n")
-            proc.stdin.close()
+            try:
+                proc.stdin.write(bytes(password) + b"\n")
+                proc.stdin.close()
+            except OSError:  # the child ended at once: reap it; it says why in node.log
+                proc.kill()
+                proc.wait(5)
         finally:
             password[:] = bytes(len(password))
         return cls(proc)

@@ -52,15 +52,18 @@ class Comparison:
     sides: tuple[Side, ...]
 
 
-def compare(heads: Sequence[VersionView], when: str = "%H:%M") -> Comparison:
+def compare(
+    heads: Sequence[VersionView], when: str = "%H:%M", revealed: bool = False
+) -> Comparison:
     """A conflict's versions side by side. `heads` may carry the passwords (revealed) so
-    that a version differing only there is marked so; the sides show them as dots."""
+    that a version differing only there is marked so; the sides show them as dots
+    unless `revealed` (the admin asked, for a while)."""
     fields = tuple(f for f in FIELDS if any(f in h.fields for h in heads))
     differs = tuple(len({h.fields.get(f, "") for h in heads}) > 1 for f in fields)
 
     def shown(h: VersionView, name: str) -> str:
         value = h.fields.get(name, "")
-        return HIDDEN if name in SECRET_FIELDS and value else value
+        return HIDDEN if name in SECRET_FIELDS and value and not revealed else value
 
     sides = tuple(
         Side(h.label, f"{h.kind} by {h.by} at {time.strftime(when, time.localtime(h.at))}",

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import math
+import os
 import signal
 import sys
 import threading
@@ -90,8 +91,13 @@ def cmd_node(args: argparse.Namespace) -> int:
             mdns = None if args.no_mdns else _start_mdns(args.listen, interfaces, vault, node, log)
             if mdns is None:
                 log("mDNS off: static peers only")
+            parent = args.with_parent  # the window that started this node, if one did
+
+            def stopping() -> bool:  # a signal, or the window gone (killed, crashed)
+                return stop["now"] or (parent is not None and os.getppid() != parent)
+
             try:
-                node.run(lambda: stop["now"], args.max_seconds)
+                node.run(stopping, args.max_seconds)
             finally:
                 if mdns is not None:
                     mdns.stop()
@@ -463,6 +469,7 @@ def register(sub: Any) -> None:
     p.add_argument("--join-port", type=int, default=0,
                    help="admin PCs: the join desk port (default: any)")  # fmt: skip
     p.add_argument("--max-seconds", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--with-parent", type=int, default=None, help=argparse.SUPPRESS)
     add_common(p)
     p.set_defaults(func=cmd_node)
 

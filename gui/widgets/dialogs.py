@@ -34,15 +34,31 @@ class HistoryDialog(ttk.Toplevel):
 
 class ConflictDialog(ttk.Toplevel):
     def __init__(
-        self, parent: Misc, comparison: Comparison, on_keep: Callable[[str], None]
+        self,
+        parent: Misc,
+        comparison: Comparison,
+        on_keep: Callable[[str], None],
+        on_reveal: Callable[[], None],
     ) -> None:
         super().__init__(master=parent, title="Two admins changed this entry at once")
-        body = ttk.Frame(self, padding=16)
-        body.pack(fill="both", expand=True)
+        self._on_keep = on_keep
+        self.body = ttk.Frame(self, padding=16)
+        self.body.pack(fill="both", expand=True)
+        self.reveal = ttk.Button(self, text="Reveal passwords", bootstyle="secondary-outline",
+                                 command=on_reveal)  # fmt: skip
+        self.reveal.pack(pady=(0, 12))
+        self.keep: list[ttk.Button] = []
+        self.show(comparison)
+
+    def show(self, comparison: Comparison) -> None:
+        """Draw the versions side by side (again: with passwords revealed or hidden)."""
+        for child in self.body.winfo_children():
+            child.destroy()
+        body = self.body
         ttk.Label(body, text="Keep one version; the other stays in the history.").grid(
             row=0, column=0, columnspan=len(comparison.sides) + 1, sticky="w", pady=(0, 8)
         )
-        self.keep: list[ttk.Button] = []
+        self.keep = []
         for col, side in enumerate(comparison.sides, start=1):
             heading = ttk.Label(body, text=side.heading, bootstyle="secondary")
             heading.grid(row=1, column=col, sticky="w", padx=8)
@@ -58,6 +74,6 @@ class ConflictDialog(ttk.Toplevel):
         last = len(comparison.fields) + 2
         for col, side in enumerate(comparison.sides, start=1):
             button = ttk.Button(body, text="Keep this one", bootstyle="primary",
-                                command=lambda label=side.label: on_keep(label))  # fmt: skip
+                                command=lambda label=side.label: self._on_keep(label))  # fmt: skip
             button.grid(row=last, column=col, sticky="w", padx=8, pady=(12, 0))
             self.keep.append(button)

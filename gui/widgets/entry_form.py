@@ -4,7 +4,7 @@ meter, and a message next to each field that is wrong.
 Dumb: `on_save` gets the typed values; `show_problems` puts the presenter's messages
 next to their fields; `set_password` and `show_strength` are what the generator and
 meter buttons end in. The window closes it on lock (and it holds no secret once
-destroyed: its variables go with it).
+destroyed: its variables are emptied).
 """
 
 from __future__ import annotations
@@ -71,6 +71,16 @@ class EntryForm(ttk.Toplevel):
         self.cancel.pack(side="right")
         self.save = ttk.Button(buttons, text="Save", bootstyle="primary", command=self.submit)
         self.save.pack(side="right", padx=6)
+
+    def destroy(self) -> None:
+        """Close, leaving nothing typed in Tcl: each variable is emptied and its watcher
+        removed (a watcher would keep the variable, and its value, alive)."""
+        for var in self.vars.values():
+            for modes, callback in var.trace_info():
+                for mode in modes:
+                    var.trace_remove(mode, callback)
+            var.set("")
+        super().destroy()
 
     def submit(self) -> None:
         self._on_save({name: var.get() for name, var in self.vars.items()})

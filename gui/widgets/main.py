@@ -52,7 +52,9 @@ class MainView(ttk.Frame):
         self.search_text = ttk.StringVar()
         self.search = ttk.Entry(top, textvariable=self.search_text, width=40)
         self.search.pack(side="left", padx=6)
-        self.search_text.trace_add("write", lambda *_: self._cb.search(self.search_text.get()))
+        self._search_trace = self.search_text.trace_add(
+            "write", lambda *_: self._cb.search(self.search_text.get())
+        )
         self.add_button = ttk.Button(top, text="+ Add", bootstyle="success", command=callbacks.add)
         self.add_button.pack(side="left")
         self.lock_button = ttk.Button(top, text="Lock", bootstyle="secondary",
@@ -127,6 +129,13 @@ class MainView(ttk.Frame):
                                                 self.trash_shown.get()))  # fmt: skip
         return detail
 
+    def destroy(self) -> None:
+        """Gone with the lock: the search text and its watcher too (the watcher would keep
+        this view, and the window behind it, alive)."""
+        self.search_text.trace_remove("write", self._search_trace)
+        self.search_text.set("")
+        super().destroy()
+
     # -- drawing ------------------------------------------------------------------------
     def show_list(self, view: ListView, selected: str | None) -> None:
         """Draw `view`: the table holds only the rows on screen, so a keystroke's repaint
@@ -150,7 +159,9 @@ class MainView(ttk.Frame):
             button.configure(state=state)
 
     def show_actions(self, offered: Actions) -> None:
-        """Show the admin buttons the role is offered (members see none of them)."""
+        """Show the buttons the role is offered (members see no admin button; a PC that
+        is no longer a member, none at all)."""
+        self.add_button.configure(state="normal" if offered.add else "disabled")
         for name, button in self.admin_buttons.items():
             if getattr(offered, name):
                 button.pack(side="left", padx=(0, 4))

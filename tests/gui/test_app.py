@@ -95,7 +95,9 @@ def test_the_window_runs_its_node_beside_it(
         app.start()
         unlock(app, PASSWORD)
         assert app.node is not None and app.node.running
-        app.window and app.window.view.lock_button.invoke()
+        assert app.window is not None
+        app.window.view.lock_button.invoke()
+        assert app.window is None and isinstance(app.screen, UnlockView)
         assert app.node.running  # locking the window does not stop the sync
     finally:
         app.close()

@@ -111,8 +111,10 @@ def fake_loginctl(tmp_path: Path, answer: str, code: int = 0) -> str:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="logind is Linux's")
-@pytest.mark.parametrize(("answer", "code", "locked"), [("yes", 0, True), ("no", 0, False),
-                                                        ("yes", 1, None), ("", 0, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("answer", "code", "locked"),
+    [("yes", 0, True), ("no", 0, False), ("yes", 1, None), ("", 0, False)],
+)
 def test_the_logind_probe_answers_a_poll_later_and_never_waits(
     tmp_path: Path, answer: str, code: int, locked: bool | None
 ) -> None:

@@ -77,8 +77,8 @@ def test_a_missed_bar_fails_the_report_and_shows_in_the_table() -> None:
     text = report_code.markdown(report)
     assert "| figure | our result | bar | the plan's promise | pass/fail |" in text
     assert "| bulk import | 391 ms | ≤ 1000 ms | 5-10 s | PASS |" in text
-    assert "| search p95 | 17.5 ms | ≤ 16 ms |  | **FAIL** |" in text
-    assert "| unlock median | 0.76 s | none |  | - |" in text
+    assert "| search p95 | 17.5 ms | ≤ 16 ms | — | **FAIL** |" in text
+    assert "| unlock median | 0.76 s | none | — | - |" in text
     assert "1 of 2 bars met, **1 missed**" in text
     assert "Full run" in text and "2 cores, Test CPU, Python 3.11.7" in text
     assert "2026-12-02 06:00 UTC" in text and "abc1234" in text
@@ -111,7 +111,7 @@ def test_every_bar_met_passes_and_the_soak_gets_its_section() -> None:
 def test_a_figure_that_measured_nothing_says_so() -> None:
     report = report_code.build(meta(), [step("nodes", [fig("none seen", None, "ms", 250,
                                                             passed=False)])], None)  # fmt: skip
-    assert "| none seen | not measured | ≤ 250 ms |  | **FAIL** |" in report_code.markdown(report)
+    assert "| none seen | not measured | ≤ 250 ms | — | **FAIL** |" in report_code.markdown(report)
 
 
 LATENCY = {
