@@ -1,14 +1,17 @@
 """The admin panel's logic: people, invites, revocation, the audit trail, import/export texts.
 
-`people` turns the office's users (and its open invites) into rows; `revoke_warning`
-says, before the admin confirms, exactly what a revocation does (named consequences,
-and how many entries that person could read, to be changed); `AuditQuery` and
-`filter_audit` narrow the audit trail as the admin types; `audit_csv` writes what the
-panel shows as CSV, with spreadsheet formulas defused as the exporter does. Secrets
-appear in the CSV only if the admin asked to reveal them. The summaries say what an
-import or export did in the CLI's words (admin_tools/vault_cli.py).
+`people` turns the office's users (and its open invites) into rows, each saying which
+acts this PC would see succeed (`Powers`: an admin device, the office root key, decided
+as node/office.py decides); `invite_roles` is what the invite form may offer;
+`revoke_warning` says, before the admin confirms, exactly what a revocation does (named
+consequences, and the titles of the entries that person could read, to be changed);
+`AuditQuery` and `filter_audit` narrow the audit trail as the admin types; `audit_csv`
+writes what the panel shows as CSV, with spreadsheet formulas defused as the exporter
+does. Secrets appear in the CSV only if the admin asked to reveal them. The summaries say
+what an import or export did in the CLI's words (admin_tools/vault_cli.py).
 
-Plain values in, plain values out: no Tk, no vault, no clock (times are passed in).
+Plain values in, plain values out: no Tk, no vault, no clock (times are passed in). The
+Office checks every act again: what is offered here only spares the admin a refusal.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from node.importers import BadRow
 from node.membership import IssuedInvite
 from node.office import UserView
 from node.tokens import Role
+from node.vault import Summary
 
 AUDIT_COLUMNS = ("when (UTC)", "user", "device", "action", "entry", "title", "field", "from", "to")
 ROLES = (Role.MEMBER.value, Role.ADMIN.value)
@@ -35,10 +39,23 @@ LIFETIMES = ("1h", "24h", "3d", "7d")  # read by node.invites.parse_duration; 24
 ANY = "(any)"  # the audit filters' "no filter" choice
 AUDIT_ACTIONS = (ANY, *sorted({*ACTIONS.values(), "resolved"}))
 SHOWN_MAX = 1000  # audit rows drawn at once (newest first); the CSV holds every match
+EXPOSED_LISTED = 20  # titles the revoke warning names; the CLI lists them all
+TITLE_SHOWN = 60  # characters of a title the warning shows
 PLAINTEXT_WARNING = (
     "The file will hold every password of the office unencrypted: anyone who can read it "
     "can read them all. Move it only where it is needed, then delete it."
 )
+
+
+@dataclass(frozen=True)
+class Powers:
+    """What this PC may do to people, as node/office.py decides it."""
+
+    admin: bool  # an active admin device, its capability current: invite, revoke members
+    root: bool  # holds the office root key: change roles, revoke admins, invite admins
+
+
+NO_POWERS = Powers(admin=False, root=False)
 
 
 @dataclass(frozen=True)
@@ -47,32 +64,50 @@ class Person:
     role: str
     devices: int
     revoked: int
-    can_revoke: bool  # not the last admin, not this PC's own user
+    can_revoke: bool  # what Office.revoke would do: see `people`
+    can_change_role: bool  # what Office.set_role would do
     status: str = "active"  # active, revoked, or an open invite ("invited; ...")
-
-    @property
-    def can_change_role(self) -> bool:
-        return self.devices > 0
 
 
 def people(
-    users: Iterable[UserView], me: str, invited: Iterable[IssuedInvite] = ()
+    users: Iterable[UserView],
+    me: str,
+    invited: Iterable[IssuedInvite] = (),
+    *,
+    powers: Powers,
 ) -> list[Person]:
     """A row per user, and per open invite (as the CLI's `users` lists people, plus who is
-    invited but has not joined yet), sorted by name."""
+    invited but has not joined yet), sorted by name.
+
+    A role change needs the root key; a revocation an admin device, and the root key if
+    the revoked one is an admin; neither may leave the office without an admin, and this
+    PC does not revoke its own user. Invites and revoked people are offered nothing."""
     listed = sorted(users, key=lambda u: u.user.casefold())
     admins = sum(1 for u in listed if u.role is Role.ADMIN and u.devices)
     out = []
     for u in listed:
-        last_admin = u.role is Role.ADMIN and admins <= 1
-        out.append(Person(u.user, u.role.value if u.devices else "-", len(u.devices),
-                          len(u.revoked), bool(u.devices) and u.user != me and not last_admin,
-                          "active" if u.devices else "revoked"))  # fmt: skip
+        active, is_admin = bool(u.devices), u.role is Role.ADMIN
+        last_admin = is_admin and admins <= 1
+        revocable = powers.admin and (powers.root or not is_admin)
+        out.append(Person(
+            u.user, u.role.value if active else "-", len(u.devices), len(u.revoked),
+            can_revoke=active and revocable and u.user != me and not last_admin,
+            can_change_role=active and powers.root and not last_admin,
+            status="active" if active else "revoked",
+        ))  # fmt: skip
     for i in invited:
         status = f"invited; the code works until {when(i.invite.expires)}"
-        out.append(Person(i.invite.user, i.invite.role, 0, 0, False, status))
+        out.append(Person(i.invite.user, i.invite.role, 0, 0, False, False, status))
     out.sort(key=lambda p: (p.user.casefold(), p.status != "active"))
     return out
+
+
+def invite_roles(powers: Powers) -> tuple[str, ...]:
+    """The roles the invite form offers: none to a member, only member without the root key
+    (Office.invite refuses an admin invite then)."""
+    if not powers.admin:
+        return ()
+    return ROLES if powers.root else (Role.MEMBER.value,)
 
 
 def person_cells(p: Person) -> tuple[str, str, str, str, str]:
@@ -115,17 +150,34 @@ def invite_shown(user: str, role: str, expires_at: int, fingerprint: str) -> Inv
     )
 
 
-def revoke_warning(user: str, devices: int, exposed: int) -> str:
-    """What the confirmation dialog says before a revocation."""
+def revoke_warning(user: str, devices: int, exposed: Sequence[Summary]) -> str:
+    """What the confirmation dialog says before a revocation: the consequences, then the
+    entries `user` could read (`Vault.exposed`), by title, at most EXPOSED_LISTED of them."""
     pcs = "PC" if devices == 1 else f"{devices} PCs"
-    entries = "entry" if exposed == 1 else "entries"
-    return (
+    text = (
         f"Revoke {user}? Every PC in the office will refuse {user}'s {pcs} at once; "
         f"{user}'s app will lock and wipe its copy of the vault; the vault key will be "
         f"changed, so nothing written from now on can be read with the old one. "
-        f"{user} could read {exposed} {entries}: change those passwords (the list is in "
-        f"the audit panel). This cannot be undone: {user} would have to be invited again."
+        f"This cannot be undone: {user} would have to be invited again.\n\n"
     )
+    count = len(exposed)
+    if not count:
+        return text + f"{user} could read 0 entries."
+    listed = sorted(exposed, key=lambda s: (s.title.casefold(), s.id))[:EXPOSED_LISTED]
+    lines = [f"{user} could read {count} entr{'y' if count == 1 else 'ies'}; change those "
+             "passwords:"]  # fmt: skip
+    lines += [f"  {_one_line(s.title)}" + ("  (in the trash)" if s.trashed else "")
+              for s in listed]  # fmt: skip
+    if count > len(listed):
+        lines.append(f"  and {count - len(listed)} more (vault-admin audit --exposed {user} "
+                     "lists them all)")  # fmt: skip
+    return text + "\n".join(lines)
+
+
+def _one_line(title: str) -> str:
+    """A title as one short line: a title is anyone's text, and may hold line breaks."""
+    flat = "".join(c if c.isprintable() else " " for c in title).strip() or "(no title)"
+    return flat if len(flat) <= TITLE_SHOWN else flat[: TITLE_SHOWN - 1] + "…"
 
 
 def revoke_done(user: str, devices: int) -> str:

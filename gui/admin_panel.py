@@ -7,9 +7,17 @@ durable writes, then `office.wake_node()` so this PC's node pushes the change at
 once. A VaultError's one-line message goes to the panel's status line.
 
 What needs a human (a yes/no, a file to open or to save) goes through an `Asker`,
-so tests answer it; `TkAsker` asks with Tk's dialogs. Everything runs on the Tk
-thread: an import paints its progress bar with update_idletasks as add_many reports.
-It does not keep an invite code: the code is shown, then forgotten with the widget.
+so tests answer it; `TkAsker` asks with Tk's dialogs, transient to the panel. A Tk
+dialog runs a nested event loop: the idle lock, the OS session lock, a revocation or
+the tray's Lock may close the panel and lock the vault while one is open, so after
+every answer the act stops at once if that happened, and every act of a closed panel
+does nothing. Everything runs on the Tk thread: an import paints its progress bar
+with update_idletasks as add_many reports. It does not keep an invite code: the code
+is shown, then forgotten with the widget.
+
+Which acts are offered follows `Powers` (gui/admin.py): this PC's admin capability and
+whether it holds the office root key (`office.identity.root`, as Office._require_root
+decides). The Office still checks every act.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from gui.admin import (
     ROLES,
     AuditQuery,
     Person,
+    Powers,
     audit_csv,
     audit_rows,
     audit_users,
@@ -33,6 +42,7 @@ from gui.admin import (
     file_kinds,
     filter_audit,
     import_summary,
+    invite_roles,
     invite_shown,
     other_role,
     people,
@@ -51,6 +61,11 @@ from node.tokens import Role
 from node.vault import Vault
 
 Kinds = Sequence[tuple[str, str]]  # a file dialog's (label, pattern) pairs
+
+
+class _Gone(Exception):
+    """The panel was closed or the vault locked while a question was open: stop the act.
+    Never leaves AdminPanel (`_attempt` catches it)."""
 
 
 class Asker(Protocol):
@@ -116,14 +131,44 @@ class AdminPanel:
                 self.window.destroy()
 
     def _attempt(self, act: Callable[[], str | None]) -> None:
-        """Run an act; show what it says, or the VaultError's one line (never a traceback)."""
+        """Run an act; show what it says, or the VaultError's one line (never a traceback).
+        Nothing once the panel is closed; a panel whose vault got locked closes."""
+        if self._gone():
+            return
         try:
             said = act()
-        except VaultError as exc:
-            self.view.show_status(str(exc))
+        except _Gone:
             return
-        if said is not None:
+        except VaultError as exc:
+            said = str(exc)
+        if said is not None and not self._gone():
             self.view.show_status(said)
+
+    def _gone(self) -> bool:
+        """Whether the panel is closed; closes it first if the vault was locked."""
+        if not self.closed and self.vault.locked:
+            self.close()
+        return self.closed
+
+    def _still_here(self) -> None:
+        """Called after every question: a nested event loop ran while it was open."""
+        if self._gone():
+            raise _Gone
+
+    def _confirm(self, title: str, text: str) -> bool:
+        answer = self.ask.confirm(title, text)
+        self._still_here()
+        return answer
+
+    def _open_file(self, title: str, kinds: Kinds) -> Path | None:
+        path = self.ask.open_file(title, kinds)
+        self._still_here()
+        return path
+
+    def _save_file(self, title: str, suggested: str, kinds: Kinds) -> Path | None:
+        path = self.ask.save_file(title, suggested, kinds)
+        self._still_here()
+        return path
 
     def _require_admin(self, act: str) -> None:
         """The CLI's check before it reads the audit, imports or exports (vault_cli.py)."""
@@ -133,7 +178,18 @@ class AdminPanel:
     def _now(self) -> int:
         return int(self.wall())
 
+    def _powers(self) -> Powers:
+        """As Office decides: an admin device with a current capability (`_require_admin`;
+        read at the wall time, not the signing time), and the root key (`_require_root`)."""
+        office = self.vault.office
+        member = office.member
+        admin = (member is not None and member.role is Role.ADMIN
+                 and not member.capability.expired_at(self._now()))  # fmt: skip
+        return Powers(admin=admin, root=office.identity.root is not None)
+
     def on_tab(self, name: str) -> None:
+        if self._gone():
+            return
         if name == "people":
             self.show_people()
         elif name == "audit":
@@ -141,15 +197,21 @@ class AdminPanel:
 
     # -- people ------------------------------------------------------------------------
     def show_people(self) -> None:
+        if self._gone():
+            return
         office = self.vault.office
         me = office.member.user if office.member is not None else ""
         invited = office.membership.state.open_invites(self._now())
-        self.people = people(office.users(), me, invited)
+        powers = self._powers()
+        self.people = people(office.users(), me, invited, powers=powers)
         self.chosen = None
         self.view.show_people([person_cells(p) for p in self.people])
         self.view.show_person_actions(False, "Change role", False)
+        self.view.show_invite_roles(invite_roles(powers))
 
     def on_select(self, index: int | None) -> None:
+        if self._gone():
+            return
         found = index is not None and 0 <= index < len(self.people)
         self.chosen = self.people[index] if found and index is not None else None
         p = self.chosen
@@ -178,7 +240,8 @@ class AdminPanel:
         self._attempt(act)
 
     def on_hide_code(self) -> None:
-        self.view.hide_code()
+        if not self.closed:
+            self.view.hide_code()
 
     def on_change_role(self) -> None:
         p = self.chosen
@@ -187,7 +250,7 @@ class AdminPanel:
 
         def act() -> str | None:
             role = other_role(p.role)
-            if not self.ask.confirm("Change role", role_question(p.user, role)):
+            if not self._confirm("Change role", role_question(p.user, role)):
                 return None
             self.vault.office.set_role(p.user, role, self._now())
             self.vault.office.wake_node()
@@ -203,8 +266,8 @@ class AdminPanel:
 
         def act() -> str:
             self._require_admin("revoke people")
-            exposed = len(self.vault.exposed(p.user))
-            if not self.ask.confirm(f"Revoke {p.user}", revoke_warning(p.user, p.devices, exposed)):
+            exposed = self.vault.exposed(p.user)
+            if not self._confirm(f"Revoke {p.user}", revoke_warning(p.user, p.devices, exposed)):
                 return f"{p.user} was not revoked."
             devices = self.vault.office.revoke(p.user, self._now())
             self.vault.office.wake_node()
@@ -228,7 +291,7 @@ class AdminPanel:
 
     def on_audit_filter(self, user: str, action: str, text: str, since: str) -> None:
         self.query, self.since_problem = AuditQuery.typed(user, action, text, since)
-        if self.events is not None:
+        if self.events is not None and not self._gone():
             self._show_audit()
 
     def _show_audit(self) -> None:
@@ -242,7 +305,7 @@ class AdminPanel:
                 self.load_audit()
                 if self.events is None:
                     return None  # load_audit said why
-            path = self.ask.save_file("Export the audit trail", "audit.csv", file_kinds("csv"))
+            path = self._save_file("Export the audit trail", "audit.csv", file_kinds("csv"))
             if path is None:
                 return None
             atomic_write(path, audit_csv(self.shown))
@@ -255,7 +318,7 @@ class AdminPanel:
     def on_import(self, fmt: str) -> None:
         def act() -> str | None:
             self._require_admin("import entries")
-            path = self.ask.open_file(f"Import a {fmt} file", file_kinds(fmt))
+            path = self._open_file(f"Import a {fmt} file", file_kinds(fmt))
             if path is None:
                 return None
             data = read_capped(path, importers.MAX_INPUT_SIZE, "import file")
@@ -266,7 +329,7 @@ class AdminPanel:
             self.view.show_progress(0, total)
             if rows:
                 self.vault.add_many([r.fields for r in rows], self._now(),
-                                    lambda done: self.view.show_progress(done, total))  # fmt: skip
+                                    lambda done: self._progress(done, total))  # fmt: skip
                 self.vault.office.wake_node()
             summary = import_summary(total, str(path), bad)
             self.view.show_summary(summary)
@@ -281,12 +344,12 @@ class AdminPanel:
                 raise UserError(f"choose a format: {', '.join(exporters.EXPORT_FORMATS)}")
             suffix = "json" if fmt.endswith("json") else "csv"
             kinds = file_kinds(fmt)
-            path = self.ask.save_file("Export every entry", f"officevault-export.{suffix}", kinds)
+            path = self._save_file("Export every entry", f"officevault-export.{suffix}", kinds)
             if path is None:
                 return None
             if path.exists():
                 raise UserError(f"{path} exists; choose a new file name")
-            if not self.ask.confirm("Export every password", export_question(fmt, str(path))):
+            if not self._confirm("Export every password", export_question(fmt, str(path))):
                 return "Nothing was exported."
             rows, unreadable = self.vault.rows()
             write_new(path, exporters.export(rows, fmt))
@@ -295,3 +358,7 @@ class AdminPanel:
             return summary.splitlines()[0]
 
         self._attempt(act)
+
+    def _progress(self, done: int, total: int) -> None:
+        if not self.closed:  # update_idletasks runs idle callbacks, which may close it
+            self.view.show_progress(done, total)

@@ -3,7 +3,8 @@ and a status line.
 
 Dumb: it draws the rows, texts and progress it is given (gui/admin.py makes them) and
 reports the admin's acts through AdminCallbacks; it decides nothing, reads no vault and
-keeps nothing but what it shows. The invite code it shows is cleared by `hide_code`.
+keeps nothing but what it shows. The invite code it shows is cleared by `hide_code`, and
+never exported to the X selection (PRIMARY), which any X client may read.
 """
 
 from __future__ import annotations
@@ -91,11 +92,14 @@ class AdminView(ttk.Toplevel):
         self.invite_entry = ttk.Entry(form, textvariable=self.invite_user, width=20)
         self.invite_entry.pack(side="left", padx=6)
         ttk.Label(form, text="Role").pack(side="left")
-        ttk.Combobox(form, textvariable=self.invite_role, values=ROLES, state="readonly",
-                     width=9).pack(side="left", padx=6)  # fmt: skip
+        self.role_choice = ttk.Combobox(form, textvariable=self.invite_role, values=ROLES,
+                                        state="readonly", width=9)  # fmt: skip
+        self.role_choice.pack(side="left", padx=6)
         ttk.Label(form, text="Valid for").pack(side="left")
-        ttk.Combobox(form, textvariable=self.invite_lifetime, values=LIFETIMES, state="readonly",
-                     width=5).pack(side="left", padx=6)  # fmt: skip
+        lifetime = self.invite_lifetime
+        self.lifetime_choice = ttk.Combobox(form, textvariable=lifetime, values=LIFETIMES,
+                                            state="readonly", width=5)  # fmt: skip
+        self.lifetime_choice.pack(side="left", padx=6)
         self.invite_button = ttk.Button(form, text="Invite", bootstyle="success",
                                         command=self._invite)  # fmt: skip
         self.invite_button.pack(side="left")
@@ -107,8 +111,11 @@ class AdminView(ttk.Toplevel):
         self.code_heading = ttk.Label(box, text="", font=("TkDefaultFont", 11, "bold"))
         self.code_heading.pack(anchor="w")
         self.code_text = ttk.StringVar()
+        # exportselection=False: selecting the code (show_code does) must not offer it to
+        # every X client as the PRIMARY selection
         self.code = ttk.Entry(box, textvariable=self.code_text, state="readonly",
-                              font=CODE_FONT, justify="center", width=30)  # fmt: skip
+                              font=CODE_FONT, justify="center", width=30,
+                              exportselection=False)  # fmt: skip
         self.code.pack(anchor="w", pady=6)
         self.code_expires = ttk.Label(box, text="", wraplength=880)
         self.code_expires.pack(anchor="w")
@@ -219,6 +226,16 @@ class AdminView(ttk.Toplevel):
         self.role_button.configure(text=role_label,
                                    state="normal" if can_change_role else "disabled")  # fmt: skip
         self.revoke_button.configure(state="normal" if can_revoke else "disabled")
+
+    def show_invite_roles(self, roles: Sequence[str]) -> None:
+        """Offer these roles in the invite form; none disables the form."""
+        state, choice = ("normal", "readonly") if roles else ("disabled", "disabled")
+        self.role_choice.configure(values=list(roles), state=choice)
+        self.lifetime_choice.configure(state=choice)
+        if self.invite_role.get() not in roles:
+            self.invite_role.set(roles[0] if roles else "")
+        self.invite_entry.configure(state=state)
+        self.invite_button.configure(state=state)
 
     def show_code(self, code: str, shown: InviteShown) -> None:
         self.code_heading.configure(text=shown.heading)

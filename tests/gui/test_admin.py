@@ -1,8 +1,11 @@
-"""The admin panel's logic (gui/admin.py), no display: who can be revoked or change role,
-open invites listed as pending, what the confirmations name, the audit filters (as a
-table, hostile dates included), the CSV (formulas defused; secrets only if revealed),
-and the import/export summaries in the CLI's words.
-Threat covered: a title like =HYPERLINK(...) run by the spreadsheet that opens the CSV."""
+"""The admin panel's logic (gui/admin.py), no display: who can be revoked or change role
+(as tables for the root key holder, an admin without it, and a member: only what the
+Office would do is offered), open invites listed as pending, what the confirmations name
+(the revoke warning lists the titles to change), the audit filters (as a table, hostile
+dates included), the CSV (formulas defused; secrets only if revealed), and the
+import/export summaries in the CLI's words.
+Threats covered: a title like =HYPERLINK(...) run by the spreadsheet that opens the CSV;
+a title with line breaks or bidi overrides that forges lines of the revoke warning."""
 
 from __future__ import annotations
 
@@ -14,8 +17,11 @@ import pytest
 from gui.admin import (
     ANY,
     AUDIT_COLUMNS,
+    EXPOSED_LISTED,
+    NO_POWERS,
     SHOWN_MAX,
     AuditQuery,
+    Powers,
     audit_csv,
     audit_rows,
     audit_users,
@@ -24,6 +30,7 @@ from gui.admin import (
     file_kinds,
     filter_audit,
     import_summary,
+    invite_roles,
     invite_shown,
     other_role,
     people,
@@ -37,29 +44,110 @@ from node.audit import AuditEvent
 from node.errors import UserError
 from node.importers import BadRow
 from node.tokens import Role
-from node.vault import Vault
+from node.vault import Summary, Vault
 from tests.node.vault_kit import HOUR, T0
 
 T = T0 + 1000
 
 
-def test_people_rows_and_who_may_be_revoked(vaults: dict[str, Vault]) -> None:
-    rows = {p.user: p for p in people(vaults["alice"].office.users(), me="alice")}
-    assert set(rows) == {"alice", "bob", "carol", "dave"}
-    assert (rows["bob"].role, rows["bob"].devices, rows["bob"].can_revoke) == ("member", 1, True)
-    assert not rows["alice"].can_revoke  # this PC's own user
-    assert rows["dave"].can_revoke  # two admins: either may go
+ROOT = Powers(admin=True, root=True)  # alice: an admin PC holding the office root key
+ADMIN = Powers(admin=True, root=False)  # dave: an admin PC without it
+ROOT_ONLY = Powers(admin=False, root=True)  # the root PC made a member (or its capability expired)
+
+# (who, powers) -> {user: (can_change_role, can_revoke)}, as Office.set_role/revoke decide
+OFFERED = [
+    ("alice", ROOT, {"alice": (True, False), "bob": (True, True), "carol": (True, True),
+                     "dave": (True, True)}),
+    ("dave", ADMIN, {"alice": (False, False), "bob": (False, True), "carol": (False, True),
+                     "dave": (False, False)}),
+    ("bob", NO_POWERS, {"alice": (False, False), "bob": (False, False),
+                        "carol": (False, False), "dave": (False, False)}),
+    ("alice", ROOT_ONLY, {"alice": (True, False), "bob": (True, False),
+                          "carol": (True, False), "dave": (True, False)}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("me", "powers", "offered"), OFFERED)
+def test_people_offers_only_what_the_office_would_do(
+    vaults: dict[str, Vault], me: str, powers: Powers, offered: dict[str, tuple[bool, bool]]
+) -> None:
+    rows = people(vaults["alice"].office.users(), me=me, powers=powers)
+    assert {p.user: (p.can_change_role, p.can_revoke) for p in rows} == offered
+    by_user = {p.user: p for p in rows}
+    assert (by_user["bob"].role, by_user["bob"].devices) == ("member", 1)
+
+
+@pytest.mark.parametrize(("powers", "offered"), [(ROOT, (True, True)), (ADMIN, (False, True))])
+def test_never_the_last_admin(vaults: dict[str, Vault], powers: Powers,
+                              offered: tuple[bool, bool]) -> None:  # fmt: skip
     only_admin = [u for u in vaults["alice"].office.users() if u.user != "dave"]
-    assert not {p.user: p for p in people(only_admin, me="bob")}["alice"].can_revoke
+    rows = {p.user: p for p in people(only_admin, me="bob", powers=powers)}
+    alice = rows["alice"]
+    assert (alice.can_change_role, alice.can_revoke) == (False, False)
+    assert (rows["carol"].can_change_role, rows["carol"].can_revoke) == offered
+
+
+@pytest.mark.parametrize(
+    ("powers", "roles"),
+    [(ROOT, ("member", "admin")), (ADMIN, ("member",)), (NO_POWERS, ()), (ROOT_ONLY, ())],
+)
+def test_the_invite_form_offers_admin_only_to_the_root_key_holder(
+    powers: Powers, roles: tuple[str, ...]
+) -> None:
+    assert invite_roles(powers) == roles
+
+
+def summary(title: str, trashed: bool = False, id: str = "e1") -> Summary:
+    return Summary(id, title, "", "", "", 0, "", "", trashed, False, True)
 
 
 def test_the_revoke_warning_names_the_consequences() -> None:
-    text = revoke_warning("bob", devices=2, exposed=14)
+    exposed = [summary(f"Entry {i:02}", id=f"e{i}") for i in range(14)]
+    text = revoke_warning("bob", devices=2, exposed=exposed)
     wanted = ("refuse bob's 2 PCs", "lock and wipe", "vault key will be changed",
               "could read 14 entries", "change those passwords", "cannot be undone")  # fmt: skip
     for words in wanted:
         assert words in text
-    assert "1 entry" in revoke_warning("bob", 1, 1) and "bob's PC " in revoke_warning("bob", 1, 1)
+    assert "audit panel" not in text  # it pointed to a list that did not exist
+    one = revoke_warning("bob", 1, [summary("Bank")])
+    assert "could read 1 entry;" in one and "bob's PC " in one
+    assert revoke_warning("bob", 1, []).endswith("bob could read 0 entries.")
+
+
+def test_the_revoke_warning_lists_the_titles_to_change() -> None:
+    exposed = [summary("Office Wi-Fi", id="e2"), summary("bank", id="e1"),
+               summary("Old printer", trashed=True, id="e3")]  # fmt: skip
+    text = revoke_warning("bob", 1, exposed)
+    assert text.splitlines()[-4:] == [
+        "bob could read 3 entries; change those passwords:",
+        "  bank",
+        "  Office Wi-Fi",
+        "  Old printer  (in the trash)",
+    ]
+
+
+def test_the_revoke_warning_lists_at_most_twenty_then_says_how_many_more() -> None:
+    exposed = [summary(f"Entry {i:02}", id=f"e{i}") for i in range(EXPOSED_LISTED + 7)]
+    lines = revoke_warning("bob", 1, exposed).splitlines()
+    listed = [line for line in lines if line.startswith("  Entry ")]
+    assert listed == [f"  Entry {i:02}" for i in range(EXPOSED_LISTED)]
+    assert lines[-1] == "  and 7 more (vault-admin audit --exposed bob lists them all)"
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("Bank\n  and 0 more", "  Bank   and 0 more"),  # a forged line of the warning
+        ("Bank\u202egnp.exe", "  Bank gnp.exe"),  # a bidi override flips what follows
+        ("Bank\x00\x1b[2J", "  Bank  [2J"),
+        ("", "  (no title)"),
+        ("\n\t", "  (no title)"),
+        ("x" * 200, "  " + "x" * 59 + "…"),
+    ],
+)  # fmt: skip
+def test_a_hostile_title_is_one_short_line_in_the_warning(title: str, shown: str) -> None:
+    lines = revoke_warning("bob", 1, [summary(title)]).splitlines()
+    assert lines[-2:] == ["bob could read 1 entry; change those passwords:", shown]
 
 
 def test_the_audit_csv_defuses_formulas_and_keeps_secrets_hidden_unless_revealed(
@@ -92,7 +180,7 @@ def test_open_invites_are_listed_as_pending_and_revoked_people_without_a_role(
     office = vaults["alice"].office
     office.invite("erin", Role.MEMBER, HOUR, T)
     office.revoke("carol", T + 1)
-    rows = people(office.users(), "alice", office.membership.state.open_invites(T + 2))
+    rows = people(office.users(), "alice", office.membership.state.open_invites(T + 2), powers=ROOT)
     by_user = {p.user: p for p in rows}
     assert [p.user for p in rows] == ["alice", "bob", "carol", "dave", "erin"]
     erin = by_user["erin"]
@@ -102,7 +190,7 @@ def test_open_invites_are_listed_as_pending_and_revoked_people_without_a_role(
     assert person_cells(by_user["carol"]) == ("carol", "-", "0", "1", "revoked")
     assert by_user["bob"].can_change_role and by_user["bob"].status == "active"
     expired = office.membership.state.open_invites(T + HOUR + 1)
-    assert "erin" not in {p.user for p in people(office.users(), "alice", expired)}
+    assert "erin" not in {p.user for p in people(office.users(), "alice", expired, powers=ROOT)}
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,16 @@
 shows a code that really enrols a PC, a role change, a revocation only once confirmed,
 the audit filters and their CSV, an import with its progress bar, an export that the
 importer reads back, and a member's vault refused with a message, never a traceback.
-What needs a human (yes/no, a file) is answered by `Answers`."""
+Only what the Office would do is offered (alice holds the root key, dave does not, bob
+is a member). What needs a human (yes/no, a file) is answered by `Answers`.
+
+Threats covered: a lock (idle, OS session, revocation, the tray) that fires while a
+dialog's nested event loop runs must stop the act, write nothing and raise nothing;
+an invite code must not reach the X PRIMARY selection, which any X client can read."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import time
@@ -13,11 +19,12 @@ import tkinter as tk
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from tkinter import filedialog, messagebox
 from typing import Protocol
 
 import pytest
 
-from gui.admin_panel import AdminPanel, Kinds
+from gui.admin_panel import AdminPanel, Kinds, TkAsker
 from node import importers, onboarding
 from node.invites import parse_code
 from node.office import UserView
@@ -181,7 +188,8 @@ def test_change_role_both_ways_and_never_the_last_admin(
         panel.view.role_button.invoke()
         assert view_of(alice, user).role.value == "member"
     choose(panel, root, "alice")
-    panel.view.role_button.invoke()
+    assert str(panel.view.role_button.cget("state")) == "disabled"  # the last admin
+    panel.on_change_role()  # the Office refuses it all the same
     assert status(panel) == (
         "alice is the last admin; make someone else admin before you make them a member"
     )
@@ -202,6 +210,7 @@ def test_revoke_only_when_confirmed_naming_what_they_could_read(
     answers.yes = False
     panel.view.revoke_button.invoke()
     assert "could read 2 entries" in answers.asked[-1] and "cannot be undone" in answers.asked[-1]
+    assert answers.asked[-1].splitlines()[-2:] == ["  Bank", "  Office Wi-Fi"]  # to change
     assert status(panel) == "bob was not revoked."
     assert len(view_of(alice, "bob").devices) == 1
     answers.yes = True
@@ -386,12 +395,14 @@ def audit_tab(panel: AdminPanel, root: tk.Tk) -> None:
 
 def revoke_carol(panel: AdminPanel, root: tk.Tk) -> None:
     choose(panel, root, "carol")
-    panel.view.revoke_button.invoke()
+    assert str(panel.view.revoke_button.cget("state")) == "disabled"  # not offered
+    panel.on_revoke()
 
 
 def carol_admin(panel: AdminPanel, root: tk.Tk) -> None:
     choose(panel, root, "carol")
-    panel.view.role_button.invoke()
+    assert str(panel.view.role_button.cget("state")) == "disabled"  # not offered
+    panel.on_change_role()
 
 
 @pytest.mark.parametrize(
@@ -433,3 +444,255 @@ def test_close_hides_the_code_and_is_idempotent(panel_of: Make, root: tk.Tk) -> 
     second, _ = panel_of("alice")
     root.tk.call(second.window.protocol("WM_DELETE_WINDOW"))  # the title bar's close button
     assert second.closed and not second.window.winfo_exists()
+
+
+# -- what is offered: alice holds the root key, dave is an admin without it, bob a member ----
+
+OFF, ON = "disabled", "normal"
+# who -> {user chosen: (role button, its label, revoke button)}, the invite form's roles
+OFFERED = [
+    ("alice", {"alice": (ON, "Make member", OFF), "bob": (ON, "Make admin", ON),
+               "carol": (ON, "Make admin", ON), "dave": (ON, "Make member", ON)},
+     ("member", "admin")),
+    ("dave", {"alice": (OFF, "Make member", OFF), "bob": (OFF, "Make admin", ON),
+              "carol": (OFF, "Make admin", ON), "dave": (OFF, "Make member", OFF)},
+     ("member",)),
+    ("bob", {"alice": (OFF, "Make member", OFF), "bob": (OFF, "Make admin", OFF),
+             "carol": (OFF, "Make admin", OFF), "dave": (OFF, "Make member", OFF)},
+     ()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "buttons", "roles"), OFFERED, ids=[o[0] for o in OFFERED])
+def test_the_panel_offers_only_what_the_office_would_do(
+    panel_of: Make,
+    root: tk.Tk,
+    who: str,
+    buttons: dict[str, tuple[str, str, str]],
+    roles: tuple[str, ...],
+) -> None:
+    panel, _ = panel_of(who)
+    seen = {}
+    for user in buttons:
+        choose(panel, root, user)
+        view = panel.view
+        seen[user] = (str(view.role_button.cget("state")), str(view.role_button.cget("text")),
+                      str(view.revoke_button.cget("state")))  # fmt: skip
+    assert seen == buttons
+    view = panel.view
+    assert tuple(str(r) for r in root.tk.splitlist(view.role_choice.cget("values"))) == roles
+    assert view.invite_role.get() == (roles[0] if roles else "")
+    form = OFF if not roles else ON
+    assert str(view.invite_button.cget("state")) == form
+    assert str(view.invite_entry.cget("state")) == form
+
+
+def test_what_dave_is_offered_succeeds(
+    panel_of: Make, root: tk.Tk, vaults: dict[str, Vault]
+) -> None:
+    panel, _ = panel_of("dave")
+    panel.view.invite_user.set("erin")
+    panel.view.invite_button.invoke()  # the only role offered: member
+    assert panel.view.code_text.get() and status(panel).startswith("Invited erin")
+    choose(panel, root, "carol")
+    panel.view.revoke_button.invoke()
+    assert status(panel).startswith("Revoked carol (1 PC)")
+    assert view_of(vaults["dave"], "carol").devices == ()
+
+
+# -- a lock while a dialog's nested event loop runs ---------------------------------------------
+
+
+@dataclass
+class Leaving:
+    """The human, while a dialog's nested event loop runs: at the question `at`, the window's
+    lock (idle, OS session, revocation, the tray) closes the panel and/or locks the vault;
+    then the question returns as if answered: yes, or `file`."""
+
+    vault: Vault
+    at: str  # "confirm", "open" or "save"
+    close: bool
+    lock: bool
+    file: Path
+    panel: AdminPanel | None = None
+    asked: list[str] = field(default_factory=list)
+
+    def _meanwhile(self, question: str) -> None:
+        self.asked.append(question)
+        if question == self.at and self.panel is not None:
+            if self.close:
+                self.panel.close()
+            if self.lock:
+                self.vault.lock()
+
+    def confirm(self, title: str, text: str) -> bool:
+        self._meanwhile("confirm")
+        return True
+
+    def open_file(self, title: str, kinds: Kinds) -> Path | None:
+        self._meanwhile("open")
+        return self.file
+
+    def save_file(self, title: str, suggested: str, kinds: Kinds) -> Path | None:
+        self._meanwhile("save")
+        return self.file
+
+
+def revoke_bob(panel: AdminPanel, root: tk.Tk) -> None:
+    choose(panel, root, "bob")
+    panel.on_revoke()
+
+
+def bob_admin(panel: AdminPanel, root: tk.Tk) -> None:
+    choose(panel, root, "bob")
+    panel.on_change_role()
+
+
+ASKING = [
+    ("revoke", revoke_bob, "confirm"),
+    ("change role", bob_admin, "confirm"),
+    ("export: its file", lambda p, _r: p.on_export("csv"), "save"),
+    ("export: its warning", lambda p, _r: p.on_export("csv"), "confirm"),
+    ("import", lambda p, _r: p.on_import("csv"), "open"),
+    ("audit CSV", lambda p, _r: p.on_export_audit(), "save"),
+]  # fmt: skip
+LOCKS = [(True, True), (True, False), (False, True)]
+
+
+@contextlib.contextmanager
+def alice_as_saved(vaults: dict[str, Vault], tmp_path: Path) -> Iterator[Vault]:
+    """alice's vault as it is on disk (opened again if the test locked it)."""
+    if not vaults["alice"].locked:
+        yield vaults["alice"]
+        return
+    with Vault.open(tmp_path / "replicas" / "alice", pw(), PROFILE) as again:
+        yield again
+
+
+def every_act(panel: AdminPanel) -> list[Callable[[], None]]:
+    return [lambda: panel.on_invite("erin", "member", "24h"), panel.on_revoke,
+            panel.on_change_role, lambda: panel.on_tab("audit"), lambda: panel.on_tab("people"),
+            panel.load_audit, panel.on_export_audit, lambda: panel.on_import("csv"),
+            lambda: panel.on_export("csv"), lambda: panel.on_select(0), panel.on_hide_code,
+            lambda: panel.on_audit_filter("bob", "(any)", "", ""), panel.show_people]  # fmt: skip
+
+
+@pytest.mark.parametrize(("close", "lock"), LOCKS, ids=["closed+locked", "closed", "locked"])
+@pytest.mark.parametrize(("act", "at"), [a[1:] for a in ASKING], ids=[a[0] for a in ASKING])
+def test_a_lock_while_a_question_is_open_stops_the_act(
+    root: tk.Tk,
+    vaults: dict[str, Vault],
+    tmp_path: Path,
+    act: Callable[[AdminPanel, tk.Tk], None],
+    at: str,
+    close: bool,
+    lock: bool,
+) -> None:
+    alice = vaults["alice"]
+    alice.add({"title": "Bank", "password": "b"}, T)  # something to export, a trail to write
+    given, written = tmp_path / "in.csv", tmp_path / "out.csv"
+    given.write_bytes(GOOD_CSV)
+    leaving = Leaving(alice, at, close, lock, given if at == "open" else written)
+    panel = AdminPanel(root, alice, lambda: T, leaving)
+    leaving.panel = panel
+    try:
+        root.update()
+        act(panel, root)  # raises nothing (it raised a TclError from the destroyed status line)
+        assert leaving.asked[-1] == at  # stopped at once: no further question
+        assert panel.closed and not panel.window.winfo_exists()  # a locked vault's panel closes
+        for again in every_act(panel):
+            again()
+        assert leaving.asked[-1] == at
+    finally:
+        panel.close()
+    assert not written.exists()
+    with alice_as_saved(vaults, tmp_path) as saved:
+        bob = view_of(saved, "bob")
+        assert (bob.role.value, len(bob.devices)) == ("member", 1)
+        assert [e.title for e in saved.entries()] == ["Bank"]
+
+
+def test_a_closed_panel_does_nothing(
+    panel_of: Make, root: tk.Tk, vaults: dict[str, Vault], tmp_path: Path
+) -> None:
+    panel, answers = panel_of("alice")
+    answers.opened, answers.saved = tmp_path / "in.csv", tmp_path / "out.csv"
+    answers.opened.write_bytes(GOOD_CSV)
+    choose(panel, root, "bob")
+    panel.close()
+    for act in every_act(panel):
+        act()
+    assert answers.asked == [] and answers.dialogs == 0
+    office = vaults["alice"].office
+    assert [i.invite.user for i in office.membership.state.open_invites(T)] == []
+    assert len(view_of(vaults["alice"], "bob").devices) == 1
+    assert len(vaults["alice"]) == 0 and not answers.saved.exists()
+
+
+def test_a_lock_during_the_real_revoke_dialog_stops_it_quietly(
+    root: tk.Tk, vaults: dict[str, Vault]
+) -> None:
+    """The reviewer's X11 reproduction: Tk's own yes/no dialog, its nested event loop, and a
+    lock (as MainWindow.lock does it: close the panel, lock the vault) firing inside it."""
+    alice = vaults["alice"]
+    panel = AdminPanel(root, alice, lambda: T)  # TkAsker: the real dialogs
+    fired: list[str] = []
+
+    def lock() -> None:
+        fired.append("lock")
+        panel.close()  # destroys the dialog too: it is the panel's child
+        alice.lock()
+
+    root.update()
+    choose(panel, root, "bob")
+    root.after(200, lock)
+    # never hang on a dialog nobody answers: after 5 s it answers "no"
+    rescue = root.after(5000, lambda: root.tk.call("set", "::tk::Priv(button)", "no"))
+    try:
+        panel.on_revoke()  # returns when the dialog goes; raised a TclError before
+    finally:
+        root.after_cancel(rescue)
+        panel.close()
+    assert fired == ["lock"] and panel.closed
+
+
+def test_the_dialogs_are_transient_to_the_panel(
+    panel_of: Make, root: tk.Tk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel, _ = panel_of("alice")
+    parents: list[object] = []
+
+    def asked(*_args: object, **kw: object) -> str:
+        parents.append(kw.get("parent"))
+        return ""
+
+    monkeypatch.setattr(messagebox, "askyesno", asked)
+    monkeypatch.setattr(filedialog, "askopenfilename", asked)
+    monkeypatch.setattr(filedialog, "asksaveasfilename", asked)
+    ask = TkAsker(panel.window)
+    assert not ask.confirm("t", "x")
+    assert ask.open_file("t", [("All files", "*")]) is None
+    assert ask.save_file("t", "a.csv", [("All files", "*")]) is None
+    assert parents == [panel.window] * 3
+    default = AdminPanel(root, panel.vault, lambda: T)
+    try:
+        assert isinstance(default.ask, TkAsker) and default.ask.parent is default.window
+    finally:
+        default.close()
+
+
+# -- the invite code and the X selection ------------------------------------------------------
+
+
+def test_the_invite_code_is_not_offered_to_other_x_clients(panel_of: Make, root: tk.Tk) -> None:
+    """Any X client may read the PRIMARY selection: the selected code must not be it."""
+    panel, _ = panel_of("alice")
+    panel.on_invite("erin", "member", "1h")
+    root.update()
+    code = panel.view.code_text.get()
+    assert code and panel.view.code.selection_present()  # shown selected, for the eye
+    try:
+        primary: str | None = root.selection_get()  # selection="PRIMARY"
+    except tk.TclError:  # nobody owns it
+        primary = None
+    assert primary is None or code not in primary
