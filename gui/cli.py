@@ -57,6 +57,8 @@ def window(argv: Sequence[str]) -> int:
 
         from gui.app import App  # noqa: PLC0415
     except ImportError as exc:
+        if exc.name not in ("tkinter", "_tkinter", "ttkbootstrap"):
+            raise  # not a missing Tk: a broken install, to be seen as such
         sys.stderr.write(f"officevault: error: the window needs Tk ({exc.name} is missing)\n")
         return 1
     try:

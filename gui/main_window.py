@@ -149,7 +149,7 @@ class MainWindow:
         password = detail.password if detail.password is not None else HIDDEN
         values = {"title": s.title, "username": s.username, "url": s.url,
                   "category": s.category, "notes": detail.notes, "password": password}  # fmt: skip
-        self.view.show_detail(values, can_copy=offered.copy)
+        self.view.show_detail(values, can_copy=offered.copy, banner=screens.banner(s, offered))
 
     def _secret(self) -> str:
         return f"{self.selected}/password"

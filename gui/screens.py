@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gui.actions import Actions
 from node.datadir import DataDir
 from node.entry_fields import FIELDS, SECRET_FIELDS
-from node.vault import VersionView
+from node.vault import Summary, VersionView
 
 REVOKED_NOTE = "REVOKED.txt"
 HIDDEN = "••••••••"
@@ -94,3 +95,19 @@ def timeline(versions: Sequence[VersionView], revealed: bool) -> list[Step]:
         previous.update(v.fields)
         out.append(Step(f"{v.kind} by {v.by}", tuple(shown)))
     return out[::-1]
+
+
+CONFLICT_ADMIN = (
+    "⚠ Two admins changed this entry at once. Nothing is lost: Resolve shows both "
+    "versions side by side; keep one, the other stays in the history."
+)
+CONFLICT_MEMBER = (
+    "⚠ Two admins changed this entry at once; both versions are kept until an admin chooses one."
+)
+
+
+def banner(selected: Summary, offered: Actions) -> str:
+    """The banner over the selected entry: a conflict, said to whoever can act on it."""
+    if not selected.conflict:
+        return ""
+    return CONFLICT_ADMIN if offered.resolve else CONFLICT_MEMBER

@@ -111,6 +111,9 @@ class MainView(ttk.Frame):
         self.reveal = ttk.Button(buttons, text="Reveal password", bootstyle="secondary-outline",
                                  command=callbacks.reveal)  # fmt: skip
         self.reveal.grid(row=1, column=1, sticky="ew", pady=2)
+        self.banner = ttk.Label(self.detail, text="", bootstyle="warning", wraplength=280)
+        self.banner.grid(row=len(DETAIL_FIELDS) + 2, column=0, columnspan=2, sticky="w",
+                         pady=(12, 0))  # fmt: skip
         admin = ttk.Frame(self.detail)
         admin.grid(row=len(DETAIL_FIELDS) + 1, column=0, columnspan=2, sticky="w", pady=(12, 0))
         self.admin_buttons = {
@@ -151,9 +154,11 @@ class MainView(ttk.Frame):
             for i, c in enumerate(view.categories):
                 self.categories.insert("", "end", iid=f"c{i}", text=c.label)
 
-    def show_detail(self, values: Mapping[str, str], can_copy: bool) -> None:
+    def show_detail(self, values: Mapping[str, str], can_copy: bool, banner: str = "") -> None:
+        """The selected entry (`values`; empty: none), and a banner over a conflict."""
         for name, label in self.values.items():
             label.configure(text=values.get(name, ""))
+        self.banner.configure(text=banner)
         state = "normal" if can_copy else "disabled"
         for button in (self.copy_user, self.copy_password, self.reveal):
             button.configure(state=state)

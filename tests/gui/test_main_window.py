@@ -269,6 +269,7 @@ def test_an_admin_resolves_a_conflict_side_by_side(
     assert titles(w)[0].startswith("⚠ ")
     w.on_select(entry)
     assert "resolve" in shown_admin_buttons(w) and "edit" not in shown_admin_buttons(w)
+    assert w.view.banner.cget("text") == screens.CONFLICT_ADMIN  # the conflict banner
     w.view.admin_buttons["resolve"].invoke()
     dialog = w.dialogs[-1]
     assert isinstance(dialog, ConflictDialog) and len(dialog.keep) == 2
@@ -281,3 +282,4 @@ def test_an_admin_resolves_a_conflict_side_by_side(
     assert not w.vault.get(entry).summary.conflict
     assert w.vault.get(entry).summary.username == "dave-says"
     assert not titles(w)[0].startswith("⚠ ")
+    assert w.view.banner.cget("text") == ""

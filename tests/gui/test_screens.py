@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from gui import screens
+from gui.actions import actions
 from gui.screens import REVOKED_NOTE, Screen, compare, first_screen, timeline
-from node.vault import Vault
+from node.tokens import Role
+from node.vault import Summary, Vault
 from tests.node.vault_kit import T0, deliver
 
 T = T0 + 1000
@@ -72,3 +77,16 @@ def test_a_conflict_only_in_the_password_is_marked_but_never_shown(
     assert marked["password"] and not marked["title"]
     shown = [v for side in view.sides for v in side.values]
     assert "alice-pw" not in shown and "dave-pw" not in shown
+
+
+@pytest.mark.parametrize(
+    ("conflict", "role", "expected"),
+    [(False, Role.ADMIN, ""), (True, Role.ADMIN, screens.CONFLICT_ADMIN),
+     (True, Role.MEMBER, screens.CONFLICT_MEMBER), (False, Role.MEMBER, "")],
+)  # fmt: skip
+def test_the_conflict_banner_speaks_to_whoever_can_act(
+    conflict: bool, role: Role, expected: str
+) -> None:
+    summary = Summary("e1", "Bank", "acme", "", "Finance", 0, "alice", "alice", trashed=False,
+                      conflict=conflict, readable=True)  # fmt: skip
+    assert screens.banner(summary, actions(role, summary)) == expected
