@@ -23,22 +23,30 @@ import ttkbootstrap as ttk
 
 from gui import settings, tray
 from gui.events import EVERY_MS, Inbox
-from gui.main_window import MainWindow
 from gui.node_process import NodeProcess
 from gui.screens import REVOKED_NOTE, Screen, first_screen
 from gui.session_os import SessionProbe
-from gui.unlock import Refused, attempt
+from gui.unlock import Refused, Unlocked, Unlocking, finish
 from gui.widgets.unlock import UnlockView
 from node.errors import VaultError
-from node.keystore import KdfProfile
+from node.keystore import KdfProfile, Secrets
+from node.office import unlock_keys
 from node.vault import Vault
 
 if TYPE_CHECKING:  # the wizard (and the network code of its join) loads only on first launch
     from gui.join import JoinOptions
+    from gui.main_window import MainWindow
     from gui.wizard_screen import WizardScreen
 
 WATCH_MS = 500
+POLL_MS = 20  # how often the window looks whether the keys are derived
+UNLOCK_WAIT = 30.0  # seconds closing waits for a key derivation under way, at most
 REVOKED_TEXT = "This PC was revoked by an admin: its vault was locked and wiped."
+
+
+def _warm() -> None:
+    """Load the main window's code while the user waits for the KDF (any thread)."""
+    import gui.main_window  # noqa: F401, PLC0415
 
 
 class App:
@@ -72,6 +80,9 @@ class App:
         self.tray: tray.Tray | None = None
         self.tray_acts: Inbox[tray.TrayAct] = Inbox.new()
         self._draining: str | None = None
+        self._unlocking: Unlocking[Secrets] | None = None
+        self._polling: str | None = None
+        self._for_node = bytearray()  # the password for the node, while the keys are derived
         self._hidden: list[tk.Toplevel] = []  # dialogs hidden with the window in the tray
 
     # -- screens -------------------------------------------------------------------------
@@ -121,19 +132,57 @@ class App:
 
     # -- unlocked ------------------------------------------------------------------------
     def _unlock(self, typed: bytearray) -> None:
-        starting = self.run_node and (self.node is None or not self.node.running)
-        for_node = bytearray(typed) if starting else bytearray()
-        outcome = attempt(lambda pw: Vault.open(self.path, pw, self.profile), typed)
-        if isinstance(outcome, Refused):
-            for_node[:] = bytes(len(for_node))
-            assert isinstance(self.screen, UnlockView)
-            self.screen.show_message(outcome.message)
+        """The password's slow half (Argon2id) runs on a worker; `_unlocked` takes it on."""
+        if self._unlocking is not None or not isinstance(self.screen, UnlockView):
+            typed[:] = bytes(len(typed))  # one attempt at a time
             return
-        if starting:
-            self.node = NodeProcess.start(self.path, for_node, self.node_options, self.node_env)
-        self._replace(None)
-        self.window = MainWindow(self.root, outcome.vault, self.clock, self.wall, self._locked,
-                                 settings.load(self.path), self.path, self.session)  # fmt: skip
+        starting = self.run_node and (self.node is None or not self.node.running)
+        self._for_node = bytearray(typed) if starting else bytearray()
+        self.screen.set_busy(True)
+        path, profile = self.path, self.profile
+        self._unlocking = Unlocking(lambda pw: unlock_keys(path, pw, profile), typed,
+                                    warm=_warm).start()  # fmt: skip
+        self._polling = self.root.after(POLL_MS, self._unlocked)
+
+    def _unlocked(self) -> None:
+        """On the Tk thread: the keys arrived (or a refusal): open the vault, the node,
+        the main window; anything failing leaves the vault locked and says why."""
+        self._polling = None
+        run = self._unlocking
+        got = run.result() if run is not None else Refused("")
+        if got is None:
+            self._polling = self.root.after(POLL_MS, self._unlocked)
+            return
+        self._unlocking = None
+        for_node, self._for_node = self._for_node, bytearray()
+        try:
+            outcome: Unlocked | Refused = got if isinstance(got, Refused) else Refused("")
+            if not isinstance(got, Refused):
+                path, keys = self.path, got
+                outcome = finish(lambda: Vault.open_with(path, keys))
+            if isinstance(outcome, Refused):
+                if isinstance(self.screen, UnlockView):
+                    self.screen.set_busy(False)
+                    self.screen.show_message(outcome.message)
+                return
+            self._open(outcome.vault, for_node)
+        finally:
+            for_node[:] = bytes(len(for_node))
+
+    def _open(self, vault: Vault, for_node: bytearray) -> None:
+        from gui.main_window import MainWindow  # noqa: PLC0415 (warmed during the KDF)
+
+        try:
+            if for_node:
+                self.node = NodeProcess.start(self.path, for_node, self.node_options,
+                                              self.node_env)  # fmt: skip
+            self._replace(None)
+            self.window = MainWindow(self.root, vault, self.clock, self.wall, self._locked,
+                                     settings.load(self.path), self.path, self.session)  # fmt: skip
+        except (VaultError, OSError, tk.TclError) as exc:
+            vault.lock()
+            self.show_unlock(f"The vault could not be opened: {exc}")
+            return
         self._watching = self.root.after(WATCH_MS, self._watch)
 
     def _watch(self) -> None:
@@ -202,18 +251,25 @@ class App:
     def close(self) -> None:
         """Lock, stop the node and the tray, leave the window empty (the caller
         destroys it)."""
-        if self.window is not None:
-            self.window.lock("Closed.")
-        if self._draining is not None:
-            self.root.after_cancel(self._draining)
-            self._draining = None
-        if self.tray is not None:
-            self.tray.close()
-            self.tray = None
-        if self.session is not None:
-            self.session.close()
-        self._close_wizard()
-        if self.node is not None:
-            self.node.stop()
-            self.node = None
-        self._replace(None)
+        try:
+            if self.window is not None:
+                self.window.lock("Closed.")
+        finally:
+            for timer in (self._draining, self._polling):
+                if timer is not None:
+                    self.root.after_cancel(timer)
+            self._draining = self._polling = None
+            if self._unlocking is not None:  # the KDF ends by itself, within seconds
+                self._unlocking.wait(UNLOCK_WAIT)
+                self._unlocking = None
+            self._for_node[:] = bytes(len(self._for_node))
+            if self.tray is not None:
+                self.tray.close()
+                self.tray = None
+            if self.session is not None:
+                self.session.close()
+            self._close_wizard()
+            if self.node is not None:
+                self.node.stop()
+                self.node = None
+            self._replace(None)

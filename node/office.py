@@ -64,7 +64,13 @@ class Office:
         cls, path: Path, password: bytearray, profile: KdfProfile, strict: bool = True
     ) -> Office:
         """Open a device. `strict=False` opens even a log with broken records (for verify)."""
-        datadir, store, identity = open_device(path, password, profile)
+        return cls.open_with(path, unlock_keys(path, password, profile), strict)
+
+    @classmethod
+    def open_with(cls, path: Path, secrets: keystore.Secrets, strict: bool = True) -> Office:
+        """`unlock`'s quick half, once `unlock_keys` derived the keys (a window runs that
+        on a worker thread): open the store on this thread and check the log."""
+        datadir, store, identity = _open_store(path, secrets)
         root_public = store.get_meta(META_ROOT)
         if root_public is None:
             store.close()
@@ -472,11 +478,21 @@ _NEEDS_ROOT = (
 )
 
 
+def unlock_keys(path: Path, password: bytearray, profile: KdfProfile) -> keystore.Secrets:
+    """Unlocking's slow half (Argon2id): the device's keys from its keystore. It reads
+    only the keystore file, so it may run on any thread."""
+    datadir = DataDir(path)
+    datadir.require_existing()
+    return keystore.read(datadir.keystore, password, profile)
+
+
+def _open_store(path: Path, secrets: keystore.Secrets) -> tuple[DataDir, Store, Identity]:
+    datadir = DataDir(path)
+    store = Store.open(datadir.database, secrets.db_key)
+    return datadir, store, Identity.from_secrets(secrets)
+
+
 def open_device(
     path: Path, password: bytearray, profile: KdfProfile
 ) -> tuple[DataDir, Store, Identity]:
-    datadir = DataDir(path)
-    datadir.require_existing()
-    secrets = keystore.read(datadir.keystore, password, profile)
-    store = Store.open(datadir.database, secrets.db_key)
-    return datadir, store, Identity.from_secrets(secrets)
+    return _open_store(path, unlock_keys(path, password, profile))

@@ -36,9 +36,9 @@ from node.errors import (
     UserError,
 )
 from node.identity import when
-from node.keystore import KdfProfile
+from node.keystore import KdfProfile, Secrets
 from node.membership import Membership
-from node.office import Office
+from node.office import Office, unlock_keys
 from node.oplog import Verdict
 from node.replica import SNAPSHOT_EVERY, SNAPSHOT_META, Replica, judging_digest
 from node.tokens import Role
@@ -114,7 +114,13 @@ class Vault:
 
     @classmethod
     def open(cls, path: Path, password: bytearray, profile: KdfProfile) -> Vault:
-        office = Office.unlock(path, password, profile)
+        return cls.open_with(path, unlock_keys(path, password, profile))
+
+    @classmethod
+    def open_with(cls, path: Path, secrets: Secrets) -> Vault:
+        """`open` once `node.office.unlock_keys` derived the keys (on any thread): the
+        store opens on this one, which then owns the vault."""
+        office = Office.open_with(path, secrets)
         try:
             return cls(office)
         except BaseException:

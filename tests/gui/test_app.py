@@ -8,23 +8,36 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tkinter as tk
 from pathlib import Path
 
+import pytest
+
+from gui import app as app_module
 from gui.app import REVOKED_TEXT, App
 from gui.screens import REVOKED_NOTE, Screen
 from gui.unlock import WRONG
 from gui.widgets.unlock import UnlockView
+from node import office as office_module
+from node.keystore import KdfProfile, Secrets
 from tests.node.vault_kit import PASSWORD, PROFILE
 
 ENV = {**os.environ, "OFFICEVAULT_INSECURE_TEST_KDF": "1"}
 
 
 def unlock(app: App, password: str) -> None:
+    """Type the password, press Unlock, and let the window run until the attempt ended
+    (the key derivation runs on a worker thread)."""
     assert isinstance(app.screen, UnlockView)
     app.screen.password.insert(0, password)
     app.screen.button.invoke()
+    end = time.monotonic() + 60
+    while (app._unlocking is not None or app._polling is not None) and time.monotonic() < end:
+        app.root.update()
+        time.sleep(0.005)
+    assert app._unlocking is None, "the unlock did not end within 60 s"
 
 
 def test_unlock_lock_and_unlock_again(root: tk.Tk, office: dict[str, Path], tmp_path: Path) -> None:
@@ -114,3 +127,40 @@ def test_without_a_display_the_window_command_says_so_in_one_line(tmp_path: Path
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().endswith("cannot open a window (no display name and no $DISPLAY "
                                         "environment variable)")  # fmt: skip
+
+
+def test_the_window_stays_responsive_while_the_password_is_checked(
+    root: tk.Tk, office: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release, threads = threading.Event(), []
+    real = office_module.unlock_keys
+
+    def slow(path: Path, password: bytearray, profile: KdfProfile) -> Secrets:
+        threads.append(threading.current_thread().name)
+        release.wait(30)
+        return real(path, password, profile)
+
+    monkeypatch.setattr(app_module, "unlock_keys", slow)
+    shutil.copytree(office["bob"], tmp_path / "bob")
+    app = App(root, tmp_path / "bob", PROFILE, run_node=False)
+    try:
+        app.start()
+        view = app.screen
+        assert isinstance(view, UnlockView)
+        view.password.insert(0, PASSWORD)
+        view.button.invoke()
+        for _ in range(20):  # the Tk loop runs while the key is derived
+            root.update()
+            time.sleep(0.01)
+        assert str(view.button.cget("state")) == "disabled" and app.window is None
+        view.password.insert(0, "a second try")
+        view.submit()  # ignored: one attempt at a time
+        release.set()
+        end = time.monotonic() + 30
+        while app.window is None and time.monotonic() < end:
+            root.update()
+            time.sleep(0.01)
+        assert app.window is not None and threads == ["unlock"]
+    finally:
+        release.set()
+        app.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,41 @@ def test_the_second_pc_starts_on_loopback_and_stops_with_the_window(
     finally:
         second.stop()
     assert not second.node.running and second.script.returncode is not None
+
+
+def demo_processes(folder: Path) -> list[int]:
+    """PIDs of processes whose command line names `folder` (sam's node and script)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                line = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if str(folder).encode() in line:
+                found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_demo_window_opens_and_its_second_pc_stops_with_it(
+    display: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "demo"
+    painted = tmp_path / "painted"
+    env = {**ENV, "DISPLAY": display, "OFFICEVAULT_PAINTED": str(painted),
+           "OFFICEVAULT_EXIT_AFTER_PAINT": "1"}  # fmt: skip
+    officevault = str(Path(sys.executable).parent / "officevault")
+    try:
+        done = subprocess.run([officevault, "gui", "--demo", "--data-dir", str(folder)], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert painted.read_text().strip()  # the unlock screen was painted
+        assert (folder / "you").is_dir() and (folder / "sam").is_dir()
+        end = time.monotonic() + 20
+        while demo_processes(folder) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert demo_processes(folder) == [], "sam's PC outlived the window"
+    finally:
+        for pid in demo_processes(folder):
+            os.kill(pid, signal.SIGKILL)

@@ -4,11 +4,15 @@ field after an attempt, a wrong password that crashes or says more than "wrong".
 
 from __future__ import annotations
 
+import threading
 import tkinter as tk
 from pathlib import Path
 
-from gui.unlock import WRONG, Refused, Unlocked, attempt
+import pytest
+
+from gui.unlock import WRONG, Refused, Unlocked, Unlocking, attempt
 from gui.widgets.unlock import UnlockView
+from node.errors import StorageError, WrongPasswordError
 from node.vault import Vault
 from tests.gui.conftest import screenshot
 from tests.node.vault_kit import PASSWORD, PROFILE
@@ -44,3 +48,44 @@ def test_the_widget_hands_over_the_password_and_clears_the_field(root: tk.Tk) ->
     view.set_busy(True)
     assert str(view.button.cget("state")) == "disabled"
     screenshot(root, "unlock")
+
+
+def test_the_slow_half_runs_off_the_callers_thread_and_wipes_the_password() -> None:
+    release, seen = threading.Event(), []
+
+    def derive(password: bytearray) -> str:
+        seen.append((threading.current_thread().name, bytes(password)))
+        release.wait(10)
+        return "keys"
+
+    typed = bytearray(b"hunter2 hunter2")
+    run = Unlocking(derive, typed).start()
+    try:
+        assert run.result() is None  # still deriving: the caller's thread goes on
+    finally:
+        release.set()
+    assert run.wait(10)
+    assert run.result() == "keys" and seen == [("unlock", b"hunter2 hunter2")]
+    assert typed == bytes(len(typed))
+
+
+@pytest.mark.parametrize(
+    ("raised", "message"),
+    [(WrongPasswordError("wrong password"), WRONG),
+     (StorageError("the keystore file is damaged"), "the keystore file is damaged")],
+)  # fmt: skip
+def test_a_refused_derivation_says_so_plainly(raised: Exception, message: str) -> None:
+    def derive(_password: bytearray) -> str:
+        raise raised
+
+    typed = bytearray(b"some password")
+    run = Unlocking(derive, typed).start()
+    assert run.wait(10)
+    assert run.result() == Refused(message) and typed == bytes(len(typed))
+    assert Unlocking(derive, bytearray()).start().wait(10)
+
+
+def test_an_empty_password_is_refused_without_deriving() -> None:
+    derived: list[bytes] = []
+    run = Unlocking(lambda pw: derived.append(bytes(pw)), bytearray()).start()
+    assert run.wait(10) and run.result() == Refused("Type your password.") and derived == []
