@@ -79,7 +79,7 @@ class Sizes:
     rss_runs: int
 
 
-FULL = Sizes(entries=10_000, rss_entries=5_000, launches=10, opens=5, keystrokes=300, rss_runs=3)
+FULL = Sizes(entries=10_000, rss_entries=5_000, launches=10, opens=11, keystrokes=300, rss_runs=3)
 QUICK = Sizes(entries=2_000, rss_entries=1_000, launches=3, opens=2, keystrokes=60, rss_runs=1)
 
 
