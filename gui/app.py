@@ -29,19 +29,25 @@ from gui.session_os import SessionProbe
 from gui.unlock import Refused, Unlocked, Unlocking, finish
 from gui.widgets.unlock import UnlockView
 from node.errors import VaultError
-from node.keystore import KdfProfile, Secrets
-from node.office import unlock_keys
-from node.vault import Vault
 
-if TYPE_CHECKING:  # the wizard (and the network code of its join) loads only on first launch
+if TYPE_CHECKING:  # loaded when needed: the unlock screen paints sooner
     from gui.join import JoinOptions
     from gui.main_window import MainWindow
     from gui.wizard_screen import WizardScreen
+    from node.keystore import KdfProfile, Secrets
+    from node.vault import Vault
 
 WATCH_MS = 500
 POLL_MS = 20  # how often the window looks whether the keys are derived
 UNLOCK_WAIT = 30.0  # seconds closing waits for a key derivation under way, at most
 REVOKED_TEXT = "This PC was revoked by an admin: its vault was locked and wiped."
+
+
+def unlock_keys(path: Path, password: bytearray, profile: KdfProfile) -> Secrets:
+    """Unlocking's slow half, on the worker (node.office loads there, not at launch)."""
+    from node.office import unlock_keys as derive  # noqa: PLC0415
+
+    return derive(path, password, profile)
 
 
 def _warm() -> None:
@@ -158,6 +164,8 @@ class App:
         try:
             outcome: Unlocked | Refused = got if isinstance(got, Refused) else Refused("")
             if not isinstance(got, Refused):
+                from node.vault import Vault  # noqa: PLC0415 (warmed during the KDF)
+
                 path, keys = self.path, got
                 outcome = finish(lambda: Vault.open_with(path, keys))
             if isinstance(outcome, Refused):

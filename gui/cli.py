@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from node import cli as node_cli
 from node import cliutil, datadir
 from node.errors import VaultError
 
@@ -29,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return window(args[1:])
     if not args or args[0].startswith("--data-dir"):
         return window(args)
+    from node import cli as node_cli  # noqa: PLC0415 (the window does not need it)
+
     return node_cli.main(args)
 
 

@@ -14,11 +14,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gui.actions import Actions
 from node.datadir import DataDir
 from node.entry_fields import FIELDS, SECRET_FIELDS
-from node.vault import Summary, VersionView
+
+if TYPE_CHECKING:
+    from gui.actions import Actions
+    from node.vault import Summary, VersionView
 
 REVOKED_NOTE = "REVOKED.txt"
 HIDDEN = "••••••••"

@@ -14,10 +14,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from node.errors import VaultError, WrongPasswordError
-from node.vault import Vault
+
+if TYPE_CHECKING:
+    from node.vault import Vault
 
 WRONG = "That password does not open this vault. Try again."
 EMPTY = "Type your password."

@@ -18,13 +18,15 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from node import crypto, datadir, keystore
 from node.datadir import DataDir
 from node.errors import UserError, VaultError
-from node.office import Office
-from node.vault import Vault
+
+if TYPE_CHECKING:  # loaded by the commands that open a vault (the window starts lighter)
+    from node.office import Office
+    from node.vault import Vault
 
 NOW_ENV = "OFFICEVAULT_NOW"  # tests only: pretend the clock reads this many seconds
 MIN_PASSWORD = 8
@@ -163,6 +165,8 @@ def held_password(
 
 def unlock(args: argparse.Namespace, strict: bool = True) -> Office:
     """Open the device in --data-dir, checking the folder before asking for a password."""
+    from node.office import Office  # noqa: PLC0415
+
     DataDir(data_dir(args)).require_existing()
     with held_password(args) as pw:
         return Office.unlock(data_dir(args), pw, kdf_profile(), strict)
@@ -170,6 +174,8 @@ def unlock(args: argparse.Namespace, strict: bool = True) -> Office:
 
 def open_vault(args: argparse.Namespace) -> Vault:
     """Open the vault of the device in --data-dir (the password as for `unlock`)."""
+    from node.vault import Vault  # noqa: PLC0415
+
     DataDir(data_dir(args)).require_existing()
     with held_password(args) as pw:
         return Vault.open(data_dir(args), pw, kdf_profile())
