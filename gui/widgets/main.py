@@ -89,6 +89,8 @@ class MainView(ttk.Frame):
         self.status.pack(side="right", fill="x", expand=True)
         self.toast = ttk.Label(self, text="", bootstyle="@info", padding=(12, 8))
         self._category_values: dict[str, str | None] = {}  # tree item id -> Category.value
+        self._offered: Actions | None = None  # the actions shown
+        self._detail_shown: tuple[dict[str, str], bool, str] | None = None
 
     def _build_detail(self, body: Misc, top: Misc, callbacks: Callbacks) -> ttk.Frame:
         """The right-hand pane: the selected entry, copy and reveal, the admin buttons."""
@@ -156,6 +158,10 @@ class MainView(ttk.Frame):
 
     def show_detail(self, values: Mapping[str, str], can_copy: bool, banner: str = "") -> None:
         """The selected entry (`values`; empty: none), and a banner over a conflict."""
+        shown = (dict(values), can_copy, banner)
+        if shown == self._detail_shown:
+            return  # unchanged (a keystroke in search): nothing to lay out again
+        self._detail_shown = shown
         for name, label in self.values.items():
             label.configure(text=values.get(name, ""))
         self.banner.configure(text=banner)
@@ -165,7 +171,11 @@ class MainView(ttk.Frame):
 
     def show_actions(self, offered: Actions) -> None:
         """Show the buttons the role is offered (members see no admin button; a PC that
-        is no longer a member, none at all)."""
+        is no longer a member, none at all). Only a change is drawn: packing a widget
+        again lays out its whole bar, which a keystroke must not cost."""
+        if offered == self._offered:
+            return
+        self._offered = offered
         self.add_button.configure(state="normal" if offered.add else "disabled")
         for name, button in self.admin_buttons.items():
             if getattr(offered, name):
