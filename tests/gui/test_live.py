@@ -6,7 +6,6 @@ bob's node wipes his vault and his window locks and says why."""
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 import tkinter as tk
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gui.app import REVOKED_TEXT, App
+from gui.demo import free_port
 from gui.main_window import MainWindow
 from gui.node_process import NodeProcess
 from gui.screens import Screen, first_screen
@@ -28,12 +28,6 @@ from tests.node.vault_kit import PASSWORD, PROFILE, _join, pw
 
 LOOPBACK = ("--no-mdns", "--listen", "127.0.0.1")
 WAIT = 60.0  # seconds: the longest any step may take on a loaded machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pump(root: tk.Tk, done: Callable[[], bool], what: str) -> None:
